@@ -1,0 +1,72 @@
+package dev.tollgate.node.proxy;
+
+import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.config.NodeSettings;
+import dev.tollgate.config.Target;
+import dev.tollgate.config.Upstream;
+import dev.tollgate.node.route.RouteTable;
+import dev.tollgate.node.upstream.ActiveHealthChecker;
+import dev.tollgate.node.upstream.Balancers;
+import dev.tollgate.node.upstream.LocalUpstreamStatus;
+import dev.tollgate.node.upstream.UpstreamTarget;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+/**
+ * One config version made ready for requests: the route table, every upstream's balancer and
+ * pools, and its active health checks. Immutable once built; a new version is swapped in whole, and
+ * requests in flight finish on the version they started with.
+ */
+final class CompiledConfig implements AutoCloseable {
+
+  private final GatewayConfig source;
+  private final RouteTable<CompiledRoute> routes;
+  private final Map<String, UpstreamRuntime> upstreams;
+  private final List<ActiveHealthChecker> healthCheckers;
+
+  private CompiledConfig(GatewayConfig source, RouteTable<CompiledRoute> routes, Map<String, UpstreamRuntime> upstreams,
+      List<ActiveHealthChecker> healthCheckers) {
+    this.source = source;
+    this.routes = routes;
+    this.upstreams = upstreams;
+    this.healthCheckers = healthCheckers;
+  }
+
+  static CompiledConfig compile(GatewayConfig config, ActorSystem<?> system, NodeSettings settings, TargetPools pools) {
+    Map<String, UpstreamRuntime> upstreams = new HashMap<>();
+    List<ActiveHealthChecker> checkers = new ArrayList<>();
+    for (Upstream upstream : config.upstreams()) {
+      List<UpstreamTarget> targets = new ArrayList<>();
+      for (Target t : upstream.targets()) {
+        targets.add(new UpstreamTarget(upstream.name(), t, upstream.passiveHealthCheck()));
+      }
+      LocalUpstreamStatus status = new LocalUpstreamStatus(targets);
+      upstreams.put(upstream.name(), new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, status), pools));
+      upstream.activeHealthCheck().ifPresent(check -> checkers.add(new ActiveHealthChecker(system, upstream, targets, status)));
+    }
+    RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
+        route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy()));
+    return new CompiledConfig(config, table, Map.copyOf(upstreams), List.copyOf(checkers));
+  }
+
+  GatewayConfig source() {
+    return source;
+  }
+
+  RouteTable<CompiledRoute> routes() {
+    return routes;
+  }
+
+  UpstreamRuntime upstream(String name) {
+    return upstreams.get(name);
+  }
+
+  /** Stops this version's health checks; its pools stay, shared with other versions. */
+  @Override
+  public void close() {
+    healthCheckers.forEach(ActiveHealthChecker::close);
+  }
+}

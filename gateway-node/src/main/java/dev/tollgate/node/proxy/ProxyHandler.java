@@ -1,0 +1,485 @@
+package dev.tollgate.node.proxy;
+
+import dev.tollgate.config.HostHeader;
+import dev.tollgate.config.NodeSettings;
+import dev.tollgate.config.RetryPolicy;
+import dev.tollgate.node.route.RequestView;
+import dev.tollgate.node.route.RouteTable;
+import dev.tollgate.node.upstream.HashInput;
+import dev.tollgate.node.upstream.UpstreamTarget;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpProtocols;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.javadsl.model.ResponseEntity;
+import org.apache.pekko.http.javadsl.model.Uri;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.StreamTcpException;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.concurrent.ExecutionContextExecutor;
+
+/**
+ * Forwards one request: route, limits, headers, balancing, retries and timeouts. One instance per
+ * node; the per-request state lives in an {@link Exchange}.
+ */
+final class ProxyHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
+  private static final TimeoutException RESPONSE_TIMEOUT = new TimeoutException("response timeout");
+
+  private final ActorSystem<?> system;
+  private final ExecutionContextExecutor dispatcher;
+  private final Supplier<CompiledConfig> config;
+  private final NodeSettings.Proxy settings;
+  private final ForwardedHeaders forwarded;
+  private final String requestIdHeader;
+  private final String requestIdHeaderLower;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private volatile boolean draining;
+
+  ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings) {
+    this.system = system;
+    this.dispatcher = system.executionContext();
+    this.config = config;
+    this.settings = settings;
+    this.forwarded = new ForwardedHeaders(settings.trustedProxies());
+    this.requestIdHeader = settings.requestIdHeader();
+    this.requestIdHeaderLower = requestIdHeader.toLowerCase(Locale.ROOT);
+  }
+
+  ForwardedHeaders forwardedHeaders() {
+    return forwarded;
+  }
+
+  /** Requests accepted and not yet answered in full. */
+  int inFlight() {
+    return inFlight.get();
+  }
+
+  /** From now on every response closes its connection, so clients move to other nodes. */
+  void startDraining() {
+    draining = true;
+  }
+
+  /** The handler of one client connection. */
+  Flow<HttpRequest, HttpResponse, NotUsed> flow(ConnectionInfo connection) {
+    return Flow.of(HttpRequest.class).mapAsync(1, request -> handle(request, connection));
+  }
+
+  CompletionStage<HttpResponse> handle(HttpRequest request, ConnectionInfo connection) {
+    inFlight.incrementAndGet();
+    Exchange ex;
+    try {
+      ex = new Exchange(request, connection);
+    } catch (RuntimeException e) {
+      inFlight.decrementAndGet();
+      throw e;
+    }
+    CompletionStage<HttpResponse> response;
+    try {
+      response = route(ex);
+    } catch (RuntimeException e) {
+      log.error("Request {} failed inside the gateway", ex.requestId, e);
+      response = CompletableFuture.completedFuture(ex.problem(new Problem(
+          org.apache.pekko.http.javadsl.model.StatusCodes.INTERNAL_SERVER_ERROR, "internal-error",
+          "Internal gateway error", "The gateway failed to handle this request.")));
+    }
+    return response.thenApply(this::finish);
+  }
+
+  /** Counts the request done when its response body has been sent (or at once for strict bodies). */
+  private HttpResponse finish(HttpResponse response) {
+    HttpResponse out = draining ? response.addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close")) : response;
+    ResponseEntity entity = out.entity();
+    if (entity.isKnownEmpty() || entity instanceof HttpEntity.Strict) {
+      inFlight.decrementAndGet();
+      return out;
+    }
+    Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, Object> watched =
+        Flow.<org.apache.pekko.util.ByteString>create().watchTermination((mat, done) -> {
+          done.whenComplete((d, e) -> inFlight.decrementAndGet());
+          return (Object) mat;
+        });
+    return out.withEntity(((org.apache.pekko.http.scaladsl.model.ResponseEntity) entity).transformDataBytes(watched.asScala()));
+  }
+
+  private CompletionStage<HttpResponse> route(Exchange ex) {
+    if (ex.headerBytes > settings.maxHeaderBytes()) {
+      return done(ex.problem(Problem.headersTooLarge(settings.maxHeaderBytes())));
+    }
+    CompiledConfig current = config.get();
+    RouteTable.Entry<CompiledRoute> entry = current.routes().match(ex);
+    if (entry == null) {
+      return done(ex.problem(Problem.noRoute(ex.method, ex.path)));
+    }
+    CompiledRoute route = entry.target();
+    ex.route = route;
+    RequestEntity entity = ex.request.entity();
+    java.util.OptionalLong length = entity.getContentLengthOption();
+    if (length.isPresent() && length.getAsLong() > route.maxBodyBytes) {
+      return done(ex.problem(Problem.bodyTooLarge(route.maxBodyBytes)));
+    }
+    ex.outgoing = buildUpstreamRequest(ex, entry, route, entity);
+    ex.resendable = entity.isKnownEmpty() || entity instanceof HttpEntity.Strict;
+    ex.idempotent = isIdempotent(ex.request.method()) || route.retryNonIdempotent;
+    attempt(ex);
+    return ex.result;
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  private static boolean isIdempotent(HttpMethod method) {
+    String m = method.value();
+    return m.equals("GET") || m.equals("HEAD") || m.equals("OPTIONS") || m.equals("PUT") || m.equals("DELETE") || m.equals("TRACE");
+  }
+
+  private HttpRequest buildUpstreamRequest(Exchange ex, RouteTable.Entry<CompiledRoute> entry, CompiledRoute route, RequestEntity entity) {
+    List<HttpHeader> headers = ex.forwardHeaders;
+    HostHeader hostHeader = route.upstream.config.hostHeader();
+    if (hostHeader.mode() == HostHeader.Mode.PRESERVE && ex.hostHeader != null) {
+      headers.add(org.apache.pekko.http.javadsl.model.headers.Host.create(ex.hostHeader));
+    } else if (hostHeader.mode() == HostHeader.Mode.FIXED) {
+      headers.add(org.apache.pekko.http.javadsl.model.headers.Host.create(hostHeader.value()));
+    }
+    ConnectionInfo conn = ex.connection;
+    headers.add(RawHeader.create("X-Forwarded-For", ForwardedHeaders.xForwardedFor(conn, ex.xForwardedFor)));
+    String proto = conn.peerTrusted() && ex.xForwardedProto != null ? ex.xForwardedProto : conn.scheme();
+    headers.add(RawHeader.create("X-Forwarded-Proto", proto));
+    String fwdHost = conn.peerTrusted() && ex.xForwardedHost != null ? ex.xForwardedHost : ex.hostHeader;
+    if (fwdHost != null) {
+      headers.add(RawHeader.create("X-Forwarded-Host", fwdHost));
+    }
+    String port = conn.peerTrusted() && ex.xForwardedPort != null ? ex.xForwardedPort : Integer.toString(conn.localPort());
+    headers.add(RawHeader.create("X-Forwarded-Port", port));
+    headers.add(RawHeader.create("Forwarded", ForwardedHeaders.forwarded(conn, ex.forwardedHeader, conn.scheme(), ex.hostHeader)));
+    headers.add(RawHeader.create(requestIdHeader, ex.requestId));
+
+    String forwardedPath = route.rewrite(entry.forwardedPath(ex.path));
+    Uri uri;
+    if (forwardedPath.equals(ex.path)) {
+      uri = ex.request.getUri();
+    } else {
+      String query = ex.request.getUri().rawQueryString().orElse(null);
+      uri = Uri.create(query == null ? forwardedPath : forwardedPath + "?" + query);
+    }
+    RequestEntity limited = entity instanceof HttpEntity.Strict
+        ? entity
+        : ((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).withSizeLimit(route.maxBodyBytes);
+    return HttpRequest.create()
+        .withMethod(ex.request.method())
+        .withUri(uri)
+        .withProtocol(HttpProtocols.HTTP_1_1)
+        .addHeaders(headers)
+        .withEntity(limited);
+  }
+
+  private void attempt(Exchange ex) {
+    UpstreamRuntime upstream = ex.route.upstream;
+    UpstreamTarget target = upstream.balancer.pick(ex, ex.tried);
+    if (target == null) {
+      ex.complete(ex.problem(ex.lastFailure == null
+          ? Problem.noHealthyTarget(upstream.config.name())
+          : ex.lastFailure).addHeader(RawHeader.create("Retry-After", "1")));
+      return;
+    }
+    TargetPool pool = upstream.pool(target);
+    target.requestStarted();
+    CompletableFuture<HttpResponse> response = pool.send(ex.outgoing);
+    Cancellable timer = system.scheduler().scheduleOnce(ex.route.responseTimeout,
+        () -> response.completeExceptionally(RESPONSE_TIMEOUT), dispatcher);
+    response.whenComplete((r, failure) -> {
+      timer.cancel();
+      if (failure == null) {
+        onResponse(ex, target, r);
+      } else {
+        onFailure(ex, target, failure);
+      }
+    });
+  }
+
+  private void onResponse(Exchange ex, UpstreamTarget target, HttpResponse response) {
+    int status = response.status().intValue();
+    boolean failed = status == 502 || status == 503 || status == 504;
+    target.requestFinished(failed);
+    RetryPolicy retries = ex.route.upstream.config.retries();
+    if (failed && retries.retriesStatus(status) && canRetry(ex, retries)) {
+      response.discardEntityBytes(system);
+      retry(ex, target, null);
+      return;
+    }
+    ex.complete(forwardResponse(ex, response));
+  }
+
+  private void onFailure(Exchange ex, UpstreamTarget target, Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof TargetPool.QueueFullException) {
+      target.requestFinished(false);
+      ex.complete(ex.problem(Problem.overloaded(ex.route.upstream.config.name())).addHeader(RawHeader.create("Retry-After", "1")));
+      return;
+    }
+    if (isSizeLimit(cause)) {
+      target.requestFinished(false);
+      ex.complete(ex.problem(Problem.bodyTooLarge(ex.route.maxBodyBytes)));
+      return;
+    }
+    target.requestFinished(true);
+    RetryPolicy.Condition condition;
+    Problem problem;
+    String upstream = ex.route.upstream.config.name();
+    if (cause == RESPONSE_TIMEOUT) {
+      condition = RetryPolicy.Condition.TIMEOUT;
+      problem = Problem.gatewayTimeout(upstream, ex.route.responseTimeout);
+    } else if (cause instanceof StreamTcpException && String.valueOf(cause.getMessage()).contains("Connect")) {
+      condition = RetryPolicy.Condition.CONNECT_FAILURE;
+      problem = Problem.badGateway(upstream, "could not connect to a target");
+    } else {
+      condition = RetryPolicy.Condition.RESET;
+      problem = Problem.badGateway(upstream, "the connection closed before a response");
+    }
+    log.debug("Request {} to {} failed: {}", ex.requestId, target, cause.toString());
+    RetryPolicy retries = ex.route.upstream.config.retries();
+    if (retries.retries(condition) && canRetry(ex, retries)) {
+      retry(ex, target, problem);
+      return;
+    }
+    ex.complete(ex.problem(problem));
+  }
+
+  private static boolean isSizeLimit(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof EntityStreamSizeException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while (c instanceof java.util.concurrent.CompletionException && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
+  }
+
+  private static boolean canRetry(Exchange ex, RetryPolicy retries) {
+    return ex.resendable && ex.idempotent && ex.attempts <= retries.max();
+  }
+
+  private void retry(Exchange ex, UpstreamTarget failed, Problem problem) {
+    if (ex.tried.isEmpty()) {
+      ex.tried = new ArrayList<>(2);
+    }
+    ex.tried.add(failed);
+    ex.attempts++;
+    ex.lastFailure = problem;
+    attempt(ex);
+  }
+
+  private HttpResponse forwardResponse(Exchange ex, HttpResponse response) {
+    boolean clean = true;
+    for (HttpHeader h : response.getHeaders()) {
+      if (HopByHop.isHopByHop(h.lowercaseName())) {
+        clean = false;
+        break;
+      }
+    }
+    HttpResponse out = response;
+    if (!clean) {
+      List<HttpHeader> kept = new ArrayList<>();
+      List<String> named = HopByHop.connectionTokens(response.getHeaders());
+      for (HttpHeader h : response.getHeaders()) {
+        String name = h.lowercaseName();
+        if (!HopByHop.isHopByHop(name) && !named.contains(name)) {
+          kept.add(h);
+        }
+      }
+      out = response.withHeaders(kept);
+    }
+    return out.addHeader(RawHeader.create(requestIdHeader, ex.requestId));
+  }
+
+  /** One request on its way through the node. */
+  private final class Exchange implements RequestView, HashInput {
+    final HttpRequest request;
+    final ConnectionInfo connection;
+    final String method;
+    final String path;
+    final CompletableFuture<HttpResponse> result = new CompletableFuture<>();
+    String requestId;
+    String host = "";
+    String hostHeader;
+    String xForwardedFor;
+    String xForwardedProto;
+    String xForwardedHost;
+    String xForwardedPort;
+    String forwardedHeader;
+    int headerBytes;
+    final List<HttpHeader> forwardHeaders;
+    String clientIp;
+    CompiledRoute route;
+    HttpRequest outgoing;
+    boolean resendable;
+    boolean idempotent;
+    int attempts = 1;
+    List<UpstreamTarget> tried = Collections.emptyList();
+    Problem lastFailure;
+
+    Exchange(HttpRequest request, ConnectionInfo connection) {
+      this.request = request;
+      this.connection = connection;
+      this.method = request.method().value();
+      this.path = request.getUri().path();
+      List<HttpHeader> out = new ArrayList<>(16);
+      List<String> connectionTokens = null;
+      int bytes = 0;
+      for (HttpHeader h : request.getHeaders()) {
+        String name = h.lowercaseName();
+        String value = h.value();
+        bytes += name.length() + value.length() + 4;
+        switch (name) {
+          case "host":
+            hostHeader = value;
+            break;
+          case "x-forwarded-for":
+            xForwardedFor = xForwardedFor == null ? value : xForwardedFor + ", " + value;
+            break;
+          case "x-forwarded-proto":
+            xForwardedProto = value;
+            break;
+          case "x-forwarded-host":
+            xForwardedHost = value;
+            break;
+          case "x-forwarded-port":
+            xForwardedPort = value;
+            break;
+          case "forwarded":
+            forwardedHeader = forwardedHeader == null ? value : forwardedHeader + ", " + value;
+            break;
+          case "connection":
+            connectionTokens = HopByHop.tokens(value, connectionTokens);
+            break;
+          case "timeout-access":
+            break;
+          default:
+            if (name.equals(requestIdHeaderLower)) {
+              if (RequestIds.isValid(value)) {
+                requestId = value;
+              }
+            } else if (!HopByHop.isHopByHop(name)) {
+              out.add(h);
+            }
+        }
+      }
+      if (connectionTokens != null) {
+        List<String> named = connectionTokens;
+        out.removeIf(h -> named.contains(h.lowercaseName()));
+      }
+      this.forwardHeaders = out;
+      this.headerBytes = bytes;
+      if (requestId == null) {
+        requestId = RequestIds.newId();
+      }
+      if (hostHeader != null) {
+        host = normalizeHost(hostHeader);
+      } else {
+        host = request.getUri().host().address().toLowerCase(Locale.ROOT);
+      }
+    }
+
+    HttpResponse problem(Problem problem) {
+      return problem.toResponse(requestIdHeader, requestId, path);
+    }
+
+    void complete(HttpResponse response) {
+      result.complete(response);
+    }
+
+    @Override
+    public String host() {
+      return host;
+    }
+
+    @Override
+    public String path() {
+      return path;
+    }
+
+    @Override
+    public String method() {
+      return method;
+    }
+
+    @Override
+    public String header(String name) {
+      for (HttpHeader h : request.getHeaders()) {
+        if (h.name().equalsIgnoreCase(name)) {
+          return h.value();
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public String queryParameter(String name) {
+      return request.getUri().query().get(name).orElse(null);
+    }
+
+    @Override
+    public String cookie(String name) {
+      for (HttpHeader h : request.getHeaders()) {
+        if (h.is("cookie")) {
+          String value = HopByHop.cookieValue(h.value(), name);
+          if (value != null) {
+            return value;
+          }
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public String clientIp() {
+      if (clientIp == null) {
+        clientIp = forwarded.clientIp(connection, xForwardedFor);
+      }
+      return clientIp;
+    }
+  }
+
+  /** Lower case, without the port; brackets of an IPv6 literal are kept. */
+  static String normalizeHost(String hostHeader) {
+    String h = hostHeader;
+    int colon = h.lastIndexOf(':');
+    if (colon >= 0 && h.indexOf(']') < colon) {
+      h = h.substring(0, colon);
+    }
+    for (int i = 0; i < h.length(); i++) {
+      char c = h.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        return h.toLowerCase(Locale.ROOT);
+      }
+    }
+    return h;
+  }
+}
