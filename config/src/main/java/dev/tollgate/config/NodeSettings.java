@@ -50,6 +50,10 @@ public record NodeSettings(Proxy proxy, UpstreamPool upstreamPool, Duration shut
       }
     }
 
+    public Proxy withHost(String h) {
+      return new Proxy(h, port, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader);
+    }
+
     public Proxy withPort(int p) {
       return new Proxy(host, p, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader);
     }
