@@ -132,13 +132,14 @@ public final class ActiveHealthChecker implements AutoCloseable {
     answer.toCompletableFuture()
         // The pool keeps reading a late answer (and discards it); the verdict does not wait.
         .orTimeout(check.timeout().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((code, failure) -> {
+        // On the dispatcher: the timeout completes the future on the JDK's single delay thread.
+        .whenCompleteAsync((code, failure) -> {
           if (failure != null) {
             record(probe, false, describe(failure));
           } else {
             record(probe, check.expects(code), "status " + code);
           }
-        });
+        }, system.executionContext());
   }
 
   private CompletionStage<Integer> discard(HttpResponse response) {
