@@ -52,8 +52,9 @@ class ActiveHealthCheckerTest {
 
   @AfterEach
   void closeCheckersAndServers() throws Exception {
-    for (AutoCloseable closeable : toClose) {
-      closeable.close();
+    // Checkers before the servers they probe: the last ones started close first.
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
     }
   }
 
