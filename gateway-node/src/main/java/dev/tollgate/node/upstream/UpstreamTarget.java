@@ -4,11 +4,14 @@ import dev.tollgate.config.PassiveHealthCheck;
 import dev.tollgate.config.Target;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
 /**
- * One target of an upstream as this node's data plane sees it: its requests in flight and its
- * passive health (ejection after consecutive failures). Thread-safe; updated on every request.
+ * One target of an upstream as this node's data plane sees it: its requests in flight, its passive
+ * health (ejection after consecutive failures) and the verdict of this node's active probes (kept
+ * here so that {@link LocalUpstreamStatus} reads it with one volatile load). Thread-safe; updated
+ * on every request.
  */
 public final class UpstreamTarget {
 
@@ -19,8 +22,9 @@ public final class UpstreamTarget {
   private final LongSupplier nanoClock;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
-  private volatile long ejectedUntilNanos;
-  private volatile boolean ejected;
+  /** Null when not ejected; replaced whole so that an expired ejection is cleared without losing a newer one. */
+  private final AtomicReference<Ejection> ejection = new AtomicReference<>();
+  private volatile boolean probedHealthy = true;
 
   public UpstreamTarget(String upstream, Target target, PassiveHealthCheck passive, LongSupplier nanoClock) {
     this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -70,25 +74,37 @@ public final class UpstreamTarget {
     }
     if (passive.enabled() && consecutiveFailures.incrementAndGet() >= passive.consecutiveFailures()) {
       consecutiveFailures.set(0);
-      ejectedUntilNanos = nanoClock.getAsLong() + passive.ejectionTime().toNanos();
-      ejected = true;
+      ejection.set(new Ejection(nanoClock.getAsLong() + passive.ejectionTime().toNanos()));
     }
   }
 
   /** Whether passive ejection keeps this target out of rotation now. */
   public boolean isEjected() {
-    if (!ejected) {
+    Ejection current = ejection.get();
+    if (current == null) {
       return false;
     }
-    if (nanoClock.getAsLong() - ejectedUntilNanos >= 0) {
-      ejected = false;
+    if (nanoClock.getAsLong() - current.untilNanos >= 0) {
+      // Only this ejection is cleared: a failure streak may have ejected the target again meanwhile.
+      ejection.compareAndSet(current, null);
       return false;
     }
     return true;
+  }
+
+  /** The verdict of this node's active probes; true until a probe series says otherwise. */
+  boolean isProbedHealthy() {
+    return probedHealthy;
+  }
+
+  void probedHealthy(boolean healthy) {
+    probedHealthy = healthy;
   }
 
   @Override
   public String toString() {
     return id;
   }
+
+  private record Ejection(long untilNanos) {}
 }
