@@ -23,6 +23,9 @@ public record RouteMatch(
     query = List.copyOf(Objects.requireNonNull(query, "query"));
   }
 
+  /** Matches every request: {@code match: {}} in the file. */
+  public static final RouteMatch ANY = new RouteMatch(List.of(), List.of(), Set.of(), List.of(), List.of());
+
   public static RouteMatch paths(PathMatch... paths) {
     return new RouteMatch(List.of(), List.of(paths), Set.of(), List.of(), List.of());
   }

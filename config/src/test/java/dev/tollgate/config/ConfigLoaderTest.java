@@ -1,0 +1,216 @@
+package dev.tollgate.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+
+  static final Path EXAMPLES = Path.of("../examples");
+
+  @Test
+  void minimalExampleMeansWhatItsCommentsSay() throws Exception {
+    GatewayConfig config = ConfigLoader.load(EXAMPLES.resolve("minimal.yaml"));
+
+    assertThat(config.upstreams()).containsExactly(Upstream.of(
+        "echo", List.of(Target.http("127.0.0.1", 9001), Target.http("127.0.0.1", 9002)), BalancerKind.ROUND_ROBIN));
+    // paths: [/echo] is a prefix at a segment boundary; strip_prefix removes it before forwarding
+    assertThat(config.routes()).containsExactly(
+        Route.of("echo", RouteMatch.paths(PathMatch.prefix("/echo")), "echo").withStripPrefix(true));
+  }
+
+  @Test
+  void minimalExampleIsExactlyTheDocumentedText() throws Exception {
+    assertThat(Files.readString(EXAMPLES.resolve("minimal.yaml"))).isEqualTo("""
+        upstreams:
+          - name: echo
+            targets:
+              - url: http://127.0.0.1:9001
+              - url: http://127.0.0.1:9002
+            balancer: round-robin
+        routes:
+          - name: echo
+            match:
+              paths: [/echo]        # /echo and everything below it, at a segment boundary
+            strip_prefix: true      # /echo/a?b=1 reaches the upstream as /a?b=1
+            upstream: echo
+        """);
+  }
+
+  @Test
+  void everyKeyOfTheFullExampleLandsInItsRecordComponent() throws Exception {
+    GatewayConfig config = ConfigLoader.load(EXAMPLES.resolve("full.yaml"));
+
+    assertThat(config.upstreams()).extracting(Upstream::name).containsExactly("orders", "sessions", "assets", "legacy");
+    Upstream orders = config.upstream("orders").orElseThrow();
+    assertThat(orders).isEqualTo(new Upstream(
+        "orders",
+        List.of(
+            new Target("http", "10.0.1.10", 8080, 3),
+            new Target("http", "10.0.1.11", 8080, 3),
+            new Target("https", "orders-canary.internal", 8443, 1)),
+        BalancerKind.WEIGHTED,
+        Optional.empty(),
+        HostHeader.preserve(),
+        new Timeouts(Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofSeconds(90)),
+        new RetryPolicy(
+            3,
+            Set.of(RetryPolicy.Condition.CONNECT_FAILURE, RetryPolicy.Condition.RESET, RetryPolicy.Condition.TIMEOUT),
+            Set.of(502, 503)),
+        Optional.of(new ActiveHealthCheck(
+            "/healthz", Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3,
+            List.of(new StatusRange(200, 200), new StatusRange(204, 299)))),
+        new PassiveHealthCheck(5, Duration.ofSeconds(30))));
+
+    Upstream sessions = config.upstream("sessions").orElseThrow();
+    assertThat(sessions.targets()).containsExactly(
+        Target.http("sessions-a.internal", 7000), Target.http("sessions-b.internal", 7000), Target.http("fd00::12", 7000));
+    assertThat(sessions.targets().get(2).url()).isEqualTo("http://[fd00::12]:7000");
+    assertThat(sessions.balancer()).isEqualTo(BalancerKind.CONSISTENT_HASH);
+    assertThat(sessions.hashOn()).contains(HashKey.header("X-User-Id"));
+    assertThat(sessions.hostHeader()).isEqualTo(HostHeader.fixed("sessions.internal:7000"));
+    assertThat(sessions.retries()).isEqualTo(new RetryPolicy(0, RetryPolicy.DEFAULT.on(), Set.of()));
+    assertThat(sessions.timeouts()).isEqualTo(Timeouts.DEFAULT);
+    assertThat(sessions.activeHealthCheck()).isEmpty();
+    assertThat(sessions.passiveHealthCheck()).isEqualTo(PassiveHealthCheck.DEFAULT);
+
+    Upstream assets = config.upstream("assets").orElseThrow();
+    assertThat(assets.targets()).containsExactly(
+        new Target("https", "assets-1.internal", 443, 1), new Target("https", "assets-2.internal", 443, 1));
+    assertThat(assets.balancer()).isEqualTo(BalancerKind.LEAST_REQUESTS);
+    assertThat(assets.hostHeader()).isEqualTo(HostHeader.target());
+    assertThat(assets.hashOn()).isEmpty();
+
+    Upstream legacy = config.upstream("legacy").orElseThrow();
+    assertThat(legacy.targets()).containsExactly(Target.http("192.168.7.20", 80));
+    assertThat(legacy.hashOn()).contains(HashKey.clientIp());
+
+    assertThat(config.routes()).extracting(Route::name).containsExactly("orders-v2", "profiles", "assets", "fallback");
+    assertThat(config.routes().get(0)).isEqualTo(new Route(
+        "orders-v2",
+        10,
+        new RouteMatch(
+            List.of("api.example.com", "*.api.example.com"),
+            List.of(PathMatch.prefix("/v2/orders"), PathMatch.exact("/v2/order-count")),
+            Set.of("GET", "POST", "PUT"),
+            List.of(FieldMatch.exact("X-Api-Version", "2"), FieldMatch.absent("X-Debug")),
+            List.of(FieldMatch.regex("tenant", "[a-z0-9-]+"), FieldMatch.present("preview"))),
+        true,
+        Optional.empty(),
+        "orders",
+        Optional.of(Duration.ofSeconds(10)),
+        OptionalLong.of(2L * 1024 * 1024),
+        true));
+    assertThat(config.routes().get(1)).isEqualTo(
+        Route.of("profiles", RouteMatch.paths(PathMatch.regex("/users/([0-9]+)/profile")), "sessions")
+            .withRewrite(new PathRewrite("^/users/([0-9]+)/profile$", "/profiles/$1")));
+    assertThat(config.routes().get(2)).isEqualTo(
+        Route.of("assets", RouteMatch.paths(PathMatch.prefix("/static"), PathMatch.prefix("/favicon.ico"))
+                .withMethods("GET", "HEAD")
+                .withHeaders(FieldMatch.regex("Accept-Encoding", ".*gzip.*")), "assets")
+            .withPriority(-10)
+            .withMaxBodyBytes(0));
+    assertThat(config.routes().get(3)).isEqualTo(
+        Route.of("fallback", RouteMatch.ANY, "legacy").withPriority(-1000));
+  }
+
+  @Test
+  void jsonIsReadLikeYaml() throws Exception {
+    String yaml = Files.readString(EXAMPLES.resolve("full.yaml"));
+    String json = new ObjectMapper().writeValueAsString(new YAMLMapper().readTree(yaml));
+    assertThat(json).startsWith("{\"upstreams\":[");
+
+    assertThat(ConfigLoader.parse(json, "full.json")).isEqualTo(ConfigLoader.parse(yaml, "full.yaml"));
+  }
+
+  @Test
+  void anEmptyDocumentHasNoUpstreamsAndNoRoutes() throws Exception {
+    assertThat(ConfigLoader.parse("", "empty.yaml")).isEqualTo(new GatewayConfig(List.of(), List.of()));
+    assertThat(ConfigLoader.parse("# nothing yet\n", "empty.yaml")).isEqualTo(new GatewayConfig(List.of(), List.of()));
+    assertThat(ConfigLoader.parse("{}", "empty.json")).isEqualTo(new GatewayConfig(List.of(), List.of()));
+  }
+
+  @Test
+  void sizesAndDurationsTakeEveryUnit() throws Exception {
+    String yaml = """
+        upstreams:
+          - name: u
+            targets: [{url: "http://u"}]
+            timeouts: {connect: 250ms, response: 2m, idle: 1h}
+            health_check: {passive: {ejection_time: 1d, consecutive_failures: 0}}
+        routes:
+        %s
+        """;
+    StringBuilder routes = new StringBuilder();
+    String[] sizes = {"0", "1048576", "7B", "2KB", "3MB", "4GB", "5KiB", "6MiB", "7GiB"};
+    for (int i = 0; i < sizes.length; i++) {
+      routes.append("  - {name: r").append(i).append(", match: {}, upstream: u, max_body: ").append(sizes[i]).append("}\n");
+    }
+    GatewayConfig config = ConfigLoader.parse(yaml.formatted(routes), "units.yaml");
+
+    assertThat(config.upstreams().get(0).timeouts())
+        .isEqualTo(new Timeouts(Duration.ofMillis(250), Duration.ofMinutes(2), Duration.ofHours(1)));
+    assertThat(config.upstreams().get(0).passiveHealthCheck()).isEqualTo(new PassiveHealthCheck(0, Duration.ofDays(1)));
+    assertThat(config.upstreams().get(0).passiveHealthCheck().enabled()).isFalse();
+    assertThat(config.routes()).extracting(r -> r.maxBodyBytes().getAsLong()).containsExactly(
+        0L, 1048576L, 7L, 2000L, 3_000_000L, 4_000_000_000L, 5L * 1024, 6L << 20, 7L << 30);
+  }
+
+  @Test
+  void hostsAreLowerCasedAndUrlsNormalised() throws Exception {
+    GatewayConfig config = ConfigLoader.parse("""
+        upstreams:
+          - name: u
+            targets: [{url: "https://API.Example.COM/"}, {url: "http://[::1]"}]
+        routes:
+          - {name: r, match: {hosts: [API.example.com, "*.Example.com"]}, upstream: u}
+        """, "case.yaml");
+
+    assertThat(config.upstreams().get(0).targets())
+        .containsExactly(new Target("https", "api.example.com", 443, 1), Target.http("::1", 80));
+    assertThat(config.routes().get(0).match().hosts()).containsExactly("api.example.com", "*.example.com");
+  }
+
+  @Test
+  void errorsOfAllSectionsComeTogetherInDocumentOrder() {
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("""
+        routes:
+          - {name: r, match: {}, upstream: nowhere}
+        upstreams:
+          - {name: u, targets: [{url: "http://u", weight: 0}]}
+        """, "order.yaml"));
+
+    assertThat(e.errors()).map(ConfigError::toString).containsExactly(
+        "routes[0].upstream: \"nowhere\" (expected: one of the upstream names: u)",
+        "upstreams[0].targets[0].weight: 0 (expected: an integer from 1 to 1000)");
+  }
+
+  @Test
+  void replacementsMayUseEveryValidGroupReference() {
+    var regex = java.util.regex.Pattern.compile("^/(?<first>[a-z]+)/([0-9]+)$");
+    assertThat(RouteReader.replacementProblem("/$0/$1/$2/${first}/\\$/\\\\", regex)).isEmpty();
+    assertThat(RouteReader.replacementProblem("/$3", regex)).isPresent();
+    assertThat(RouteReader.replacementProblem("/${second}", regex)).isPresent();
+    assertThat(RouteReader.replacementProblem("/\\", regex)).isPresent();
+  }
+
+  @Test
+  void suggestionsAreOnlyMadeForPlausibleTypos() {
+    List<String> keys = RouteReader.KEYS;
+    assertThat(DidYouMean.closest("strip_prefx", keys)).contains("strip_prefix");
+    assertThat(DidYouMean.closest("upstrem", keys)).contains("upstream");
+    assertThat(DidYouMean.closest("prority", keys)).contains("priority");
+    assertThat(DidYouMean.closest("plugins", keys)).isEmpty();
+    assertThat(DidYouMean.closest("x", keys)).isEmpty();
+  }
+}
