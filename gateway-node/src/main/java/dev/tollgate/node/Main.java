@@ -58,11 +58,12 @@ public final class Main implements Callable<Integer> {
     Path settings;
 
     NodeSettings load(PrintStream err) throws ConfigException {
+      NodeSettingsLoader.unknownEnvironmentVariables(System.getenv()).forEach(w -> log.warn("Ignored: {}", w));
       return NodeSettingsLoader.load(Optional.ofNullable(settings), System.getenv(), System.getProperties());
     }
 
     Config overrides() {
-      return NodeSettingsLoader.effective(Optional.ofNullable(settings), System.getenv(), System.getProperties());
+      return NodeSettingsLoader.overrides(Optional.ofNullable(settings), System.getenv(), System.getProperties());
     }
   }
 

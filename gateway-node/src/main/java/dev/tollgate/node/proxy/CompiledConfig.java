@@ -43,9 +43,9 @@ final class CompiledConfig implements AutoCloseable {
       for (Target t : upstream.targets()) {
         targets.add(new UpstreamTarget(upstream.name(), t, upstream.passiveHealthCheck()));
       }
-      LocalUpstreamStatus status = new LocalUpstreamStatus(targets);
+      LocalUpstreamStatus status = new LocalUpstreamStatus();
       upstreams.put(upstream.name(), new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, status), pools));
-      upstream.activeHealthCheck().ifPresent(check -> checkers.add(new ActiveHealthChecker(system, upstream, targets, status)));
+      upstream.activeHealthCheck().ifPresent(check -> checkers.add(ActiveHealthChecker.start(system, upstream, targets, status)));
     }
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy()));

@@ -157,9 +157,9 @@ final class ProxyHandler {
     List<HttpHeader> headers = ex.forwardHeaders;
     HostHeader hostHeader = route.upstream.config.hostHeader();
     if (hostHeader.mode() == HostHeader.Mode.PRESERVE && ex.hostHeader != null) {
-      headers.add(org.apache.pekko.http.javadsl.model.headers.Host.create(ex.hostHeader));
+      headers.add(hostHeader(ex.hostHeader));
     } else if (hostHeader.mode() == HostHeader.Mode.FIXED) {
-      headers.add(org.apache.pekko.http.javadsl.model.headers.Host.create(hostHeader.value()));
+      headers.add(hostHeader(hostHeader.value()));
     }
     ConnectionInfo conn = ex.connection;
     headers.add(RawHeader.create("X-Forwarded-For", ForwardedHeaders.xForwardedFor(conn, ex.xForwardedFor)));
@@ -191,6 +191,20 @@ final class ProxyHandler {
         .withProtocol(HttpProtocols.HTTP_1_1)
         .addHeaders(headers)
         .withEntity(limited);
+  }
+
+  /** A {@code Host} model from a header value, keeping its port. */
+  static org.apache.pekko.http.javadsl.model.headers.Host hostHeader(String value) {
+    int colon = value.lastIndexOf(':');
+    if (colon > 0 && value.indexOf(']') < colon) {
+      try {
+        return org.apache.pekko.http.javadsl.model.headers.Host.create(value.substring(0, colon),
+            Integer.parseInt(value.substring(colon + 1)));
+      } catch (NumberFormatException e) {
+        // not a port: keep the value whole
+      }
+    }
+    return org.apache.pekko.http.javadsl.model.headers.Host.create(value);
   }
 
   private void attempt(Exchange ex) {

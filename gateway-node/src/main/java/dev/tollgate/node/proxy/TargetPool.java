@@ -6,18 +6,18 @@ import dev.tollgate.config.Timeouts;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.event.Logging;
-import org.apache.pekko.http.javadsl.ConnectHttp;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
-import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.http.scaladsl.Http;
+import org.apache.pekko.http.scaladsl.HttpExt;
+import scala.Tuple2;
 import scala.util.Try;
 
 /**
@@ -37,7 +37,7 @@ final class TargetPool implements AutoCloseable {
 
   private final Target target;
   private final Materializer materializer;
-  private final BoundedSourceQueue<Pair<HttpRequest, CompletableFuture<HttpResponse>>> queue;
+  private final BoundedSourceQueue<Tuple2<org.apache.pekko.http.scaladsl.model.HttpRequest, CompletableFuture<HttpResponse>>> queue;
 
   TargetPool(ActorSystem<?> system, Target target, Timeouts timeouts, NodeSettings.UpstreamPool settings) {
     this.target = target;
@@ -51,19 +51,27 @@ final class TargetPool implements AutoCloseable {
         .withMaxRetries(0)
         .withPipeliningLimit(1)
         .withConnectionSettings(connection);
-    ConnectHttp connect = target.scheme().equals("https")
-        ? ConnectHttp.toHostHttps(target.host(), target.port())
-        : ConnectHttp.toHost(target.host(), target.port());
-    this.queue = Source.<Pair<HttpRequest, CompletableFuture<HttpResponse>>>queue(settings.queueSize())
-        .via(Http.get(system.classicSystem()).<CompletableFuture<HttpResponse>>newHostConnectionPool(
-            connect, pool, Logging.getLogger(system.classicSystem(), TargetPool.class), materializer))
+    // The Scala API: Java's newHostConnectionPool(ConnectHttp, ...) always uses the HTTPS context.
+    HttpExt http = (HttpExt) Http.get(system.classicSystem());
+    var log = Logging.getLogger(system.classicSystem(), TargetPool.class);
+    var scalaPool = (org.apache.pekko.http.scaladsl.settings.ConnectionPoolSettings) pool;
+    org.apache.pekko.stream.scaladsl.Flow<
+            Tuple2<org.apache.pekko.http.scaladsl.model.HttpRequest, CompletableFuture<HttpResponse>>,
+            Tuple2<Try<org.apache.pekko.http.scaladsl.model.HttpResponse>, CompletableFuture<HttpResponse>>,
+            ?> flow = target.scheme().equals("https")
+        ? http.newHostConnectionPoolHttps(target.host(), target.port(), http.defaultClientHttpsContext(), scalaPool, log, materializer)
+        : http.newHostConnectionPool(target.host(), target.port(), scalaPool, log, materializer);
+    this.queue = Source.<Tuple2<org.apache.pekko.http.scaladsl.model.HttpRequest, CompletableFuture<HttpResponse>>>queue(
+            settings.queueSize())
+        .via(flow)
         .to(Sink.foreach(this::deliver))
         .run(materializer);
   }
 
-  private void deliver(Pair<Try<HttpResponse>, CompletableFuture<HttpResponse>> result) {
-    Try<HttpResponse> outcome = result.first();
-    CompletableFuture<HttpResponse> promise = result.second();
+  private void deliver(
+      Tuple2<Try<org.apache.pekko.http.scaladsl.model.HttpResponse>, CompletableFuture<HttpResponse>> result) {
+    Try<org.apache.pekko.http.scaladsl.model.HttpResponse> outcome = result._1();
+    CompletableFuture<HttpResponse> promise = result._2();
     if (outcome.isSuccess()) {
       HttpResponse response = outcome.get();
       if (!promise.complete(response)) {
@@ -78,7 +86,7 @@ final class TargetPool implements AutoCloseable {
   /** Sends a request; the future fails with {@link QueueFullException} when the queue is full. */
   CompletableFuture<HttpResponse> send(HttpRequest request) {
     CompletableFuture<HttpResponse> promise = new CompletableFuture<>();
-    QueueOfferResult result = queue.offer(Pair.create(request, promise));
+    QueueOfferResult result = queue.offer(Tuple2.apply((org.apache.pekko.http.scaladsl.model.HttpRequest) request, promise));
     if (result != QueueOfferResult.enqueued()) {
       promise.completeExceptionally(result instanceof QueueOfferResult.Failure f
           ? f.cause()

@@ -123,7 +123,7 @@ class ProxyHeadersTest {
     TestUpstream.Seen seen = upstream.last();
     assertThat(seen.header("X-Forwarded-For")).isEqualTo("127.0.0.1");
     assertThat(seen.header("X-Forwarded-Proto")).isEqualTo("http");
-    assertThat(seen.header("X-Forwarded-Host")).isEqualTo("127.0.0.1:" + proxy.port());
+    assertThat(seen.header("X-Forwarded-Host")).as(seen.headers().toString()).isEqualTo("127.0.0.1:" + proxy.port());
     assertThat(seen.header("X-Forwarded-Port")).isEqualTo(Integer.toString(proxy.port()));
     assertThat(seen.header("Forwarded")).isEqualTo("for=127.0.0.1;proto=http;host=\"127.0.0.1:" + proxy.port() + "\"");
     assertThat(seen.count("X-Forwarded-For")).isEqualTo(1);

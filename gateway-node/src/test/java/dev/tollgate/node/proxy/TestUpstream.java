@@ -52,7 +52,7 @@ final class TestUpstream implements AutoCloseable {
           request.getHeaders().forEach(headers::add);
           return request.entity().getDataBytes().runWith(Sink.fold(0L, (n, b) -> n + b.length()), mat)
               .thenCompose(bytes -> {
-                seen.add(new Seen(request.method().value(), request.getUri().toString(), headers, bytes));
+                seen.add(new Seen(request.method().value(), request.getUri().toRelative().toString(), headers, bytes));
                 try {
                   return behaviour.get().apply(request);
                 } catch (Exception e) {

@@ -1,0 +1,291 @@
+package dev.tollgate.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * Reads {@link NodeSettings} from HOCON. Precedence, highest first: {@code -D} system properties,
+ * {@code TOLLGATE_*} environment variables, the settings file, {@code reference.conf}.
+ *
+ * <p>Every setting {@code tollgate.a.b-c} has the environment variable {@code TOLLGATE_A_B_C}: the
+ * path after {@code tollgate.} in upper case, with {@code .} and {@code -} as {@code _}. Values are
+ * read as HOCON, so {@code TOLLGATE_PROXY_TRUSTED_PROXIES='["10.0.0.0/8"]'} and
+ * {@code TOLLGATE_PROXY_MAX_BODY=1GiB} work.
+ *
+ * <p>Unknown {@code tollgate.*} keys are errors; all errors are reported at once.
+ */
+public final class NodeSettingsLoader {
+
+  private static final String ROOT = "tollgate";
+  private static final String ENV_PREFIX = "TOLLGATE_";
+  /** Variables with our prefix that are not settings. */
+  private static final Set<String> NOT_SETTINGS = Set.of("TOLLGATE_LOG_LEVEL", "TOLLGATE_JAVA_OPTS");
+
+  private NodeSettingsLoader() {}
+
+  /** The node settings with their defaults, ignoring the environment and system properties. */
+  public static NodeSettings defaults() {
+    try {
+      return load(Optional.empty(), Map.of(), new Properties());
+    } catch (ConfigException e) {
+      throw new IllegalStateException("reference.conf is invalid: " + e.getMessage(), e);
+    }
+  }
+
+  public static NodeSettings load(Optional<Path> settingsFile, Map<String, String> env, Properties systemProperties)
+      throws ConfigException {
+    List<ConfigError> errors = new ArrayList<>();
+    Config overrides = overrides(settingsFile, env, systemProperties, errors);
+    Config reference = reference();
+    Config merged = overrides.withFallback(reference);
+    try {
+      merged = merged.resolve();
+    } catch (com.typesafe.config.ConfigException e) {
+      errors.add(new ConfigError(ROOT, "cannot be resolved: " + e.getMessage()));
+      throw new ConfigException(errors);
+    }
+    checkUnknownKeys(merged, reference, errors);
+    NodeSettings settings = read(new Reader(merged, errors));
+    if (!errors.isEmpty()) {
+      throw new ConfigException(errors);
+    }
+    return settings;
+  }
+
+  /**
+   * The user's settings without any defaults: system properties ({@code tollgate.*} and
+   * {@code pekko.*} only), then environment variables, then the file. The node lays this over its
+   * own Pekko defaults, so a settings file may also tune Pekko.
+   */
+  public static Config overrides(Optional<Path> settingsFile, Map<String, String> env, Properties systemProperties) {
+    return overrides(settingsFile, env, systemProperties, new ArrayList<>());
+  }
+
+  /** {@code TOLLGATE_*} variables that name no setting, for a warning at start-up. */
+  public static List<String> unknownEnvironmentVariables(Map<String, String> env) {
+    Map<String, String> known = environmentVariables();
+    List<String> unknown = new ArrayList<>();
+    for (String name : new TreeSet<>(env.keySet())) {
+      if (name.startsWith(ENV_PREFIX) && !known.containsKey(name) && !NOT_SETTINGS.contains(name)) {
+        String hint = DidYouMean.closest(name, known.keySet()).map(s -> "; did you mean " + s + "?").orElse("");
+        unknown.add(name + " names no setting" + hint);
+      }
+    }
+    return unknown;
+  }
+
+  /** Every environment variable that sets a node setting, with the setting's path. */
+  public static Map<String, String> environmentVariables() {
+    Map<String, String> out = new TreeMap<>();
+    for (Map.Entry<String, ConfigValue> e : reference().getConfig(ROOT).entrySet()) {
+      String path = ROOT + "." + e.getKey();
+      out.put(environmentVariable(path), path);
+    }
+    return out;
+  }
+
+  /** {@code tollgate.proxy.max-body} → {@code TOLLGATE_PROXY_MAX_BODY}. */
+  public static String environmentVariable(String path) {
+    return ENV_PREFIX + path.substring(ROOT.length() + 1).toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+  }
+
+  private static Config reference() {
+    return ConfigFactory.parseResources(NodeSettingsLoader.class.getClassLoader(), "reference.conf")
+        .withFallback(ConfigFactory.defaultReference(NodeSettingsLoader.class.getClassLoader()))
+        .withOnlyPath(ROOT);
+  }
+
+  private static Config overrides(Optional<Path> settingsFile, Map<String, String> env, Properties systemProperties,
+      List<ConfigError> errors) {
+    Config file = ConfigFactory.empty();
+    if (settingsFile.isPresent()) {
+      Path path = settingsFile.get();
+      if (!Files.isRegularFile(path)) {
+        errors.add(new ConfigError(path.toString(), "no such file (expected: a HOCON settings file)"));
+      } else {
+        try {
+          file = ConfigFactory.parseFile(path.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+        } catch (com.typesafe.config.ConfigException e) {
+          errors.add(new ConfigError(path.toString(), e.getMessage()));
+        }
+      }
+    }
+    Config fromEnv = ConfigFactory.empty();
+    for (Map.Entry<String, String> var : environmentVariables().entrySet()) {
+      String value = env.get(var.getKey());
+      if (value != null) {
+        fromEnv = fromEnv.withValue(var.getValue(), parseValue(value, "environment variable " + var.getKey()));
+      }
+    }
+    Properties props = new Properties();
+    for (String name : systemProperties.stringPropertyNames()) {
+      if (name.startsWith(ROOT + ".") || name.startsWith("pekko.")) {
+        props.setProperty(name, systemProperties.getProperty(name));
+      }
+    }
+    Config fromProps = ConfigFactory.parseProperties(props,
+        ConfigParseOptions.defaults().setOriginDescription("system properties"));
+    return fromProps.withFallback(fromEnv).withFallback(file);
+  }
+
+  /** A variable's text read as a HOCON value (a number, a size, a list...), else as a plain string. */
+  private static ConfigValue parseValue(String text, String origin) {
+    try {
+      Config parsed = ConfigFactory.parseString("v = " + text, ConfigParseOptions.defaults().setOriginDescription(origin));
+      return parsed.getValue("v");
+    } catch (com.typesafe.config.ConfigException e) {
+      return ConfigValueFactory.fromAnyRef(text, origin);
+    }
+  }
+
+  private static void checkUnknownKeys(Config merged, Config reference, List<ConfigError> errors) {
+    if (!merged.hasPath(ROOT)) {
+      return;
+    }
+    if (merged.getValue(ROOT).valueType() != ConfigValueType.OBJECT) {
+      errors.add(new ConfigError(ROOT, "not an object (expected: settings under tollgate { ... })"));
+      return;
+    }
+    Set<String> known = new TreeSet<>();
+    reference.getConfig(ROOT).entrySet().forEach(e -> known.add(ROOT + "." + e.getKey()));
+    for (Map.Entry<String, ConfigValue> e : merged.getConfig(ROOT).entrySet()) {
+      String path = ROOT + "." + e.getKey();
+      if (!known.contains(path)) {
+        String hint = DidYouMean.closest(path, known).map(s -> "; did you mean " + s + "?").orElse("");
+        errors.add(new ConfigError(path, "unknown setting (from " + e.getValue().origin().description() + hint + ")"));
+      }
+    }
+  }
+
+  private static NodeSettings read(Reader r) {
+    NodeSettings.Proxy proxy = new NodeSettings.Proxy(
+        r.read("tollgate.proxy.host", "a host name or IP address to bind", r::nonEmptyString, "0.0.0.0"),
+        r.read("tollgate.proxy.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8080),
+        r.read("tollgate.proxy.max-body", "a size such as 10MiB", r::bytes, 10L << 20),
+        r.read("tollgate.proxy.max-header-bytes", "a size from 1KiB to 1MiB, such as 32KiB",
+            p -> (int) r.bytesIn(p, 1024, 1 << 20), 32 << 10),
+        r.read("tollgate.proxy.max-uri-length", "a size from 256B to 1MiB, such as 8KiB",
+            p -> (int) r.bytesIn(p, 256, 1 << 20), 8 << 10),
+        r.read("tollgate.proxy.header-read-timeout", "a positive duration such as 10s", r::positiveDuration, Duration.ofSeconds(10)),
+        r.read("tollgate.proxy.idle-timeout", "a positive duration such as 60s", r::positiveDuration, Duration.ofSeconds(60)),
+        r.read("tollgate.proxy.trusted-proxies", "a list of IP addresses or CIDR blocks such as [\"10.0.0.0/8\"]",
+            r::cidrList, List.of()),
+        r.read("tollgate.proxy.request-id-header", "a header name such as X-Request-Id", r::headerName, "X-Request-Id"));
+    NodeSettings.UpstreamPool pool = new NodeSettings.UpstreamPool(
+        r.read("tollgate.upstream-pool.max-connections", "a whole number from 1 to 65536", p -> r.intIn(p, 1, 65536), 512),
+        r.read("tollgate.upstream-pool.queue-size", "a whole number from 1 to 1048576", p -> r.intIn(p, 1, 1 << 20), 4096));
+    Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
+        Duration.ofSeconds(30));
+    return new NodeSettings(proxy, pool, grace);
+  }
+
+  /** Reads settings one by one, turning every bad value into an error and a stand-in default. */
+  private static final class Reader {
+    private final Config config;
+    private final List<ConfigError> errors;
+
+    Reader(Config config, List<ConfigError> errors) {
+      this.config = config;
+      this.errors = errors;
+    }
+
+    <T> T read(String path, String expected, Function<String, T> parse, T standIn) {
+      try {
+        return parse.apply(path);
+      } catch (RuntimeException e) {
+        String shown = config.hasPath(path) ? render(config.getValue(path)) : "missing";
+        String from = config.hasPath(path) ? " from " + config.getValue(path).origin().description() : "";
+        errors.add(new ConfigError(path, shown + " (expected: " + expected + ")" + (from.contains("reference.conf") ? "" : from)));
+        return standIn;
+      }
+    }
+
+    private static String render(ConfigValue value) {
+      Object raw = value.unwrapped();
+      return raw instanceof String s ? "\"" + s + "\"" : value.render(com.typesafe.config.ConfigRenderOptions.concise());
+    }
+
+    String nonEmptyString(String path) {
+      String s = config.getString(path);
+      if (s.isBlank()) {
+        throw new IllegalArgumentException("blank");
+      }
+      return s;
+    }
+
+    int intIn(String path, int min, int max) {
+      int v = config.getInt(path);
+      if (v < min || v > max) {
+        throw new IllegalArgumentException("out of range");
+      }
+      return v;
+    }
+
+    long bytes(String path) {
+      long v = config.getBytes(path);
+      if (v < 0) {
+        throw new IllegalArgumentException("negative");
+      }
+      return v;
+    }
+
+    long bytesIn(String path, long min, long max) {
+      long v = config.getBytes(path);
+      if (v < min || v > max) {
+        throw new IllegalArgumentException("out of range");
+      }
+      return v;
+    }
+
+    Duration positiveDuration(String path) {
+      Duration d = config.getDuration(path);
+      if (d.isZero() || d.isNegative()) {
+        throw new IllegalArgumentException("not positive");
+      }
+      return d;
+    }
+
+    Duration nonNegativeDuration(String path) {
+      Duration d = config.getDuration(path);
+      if (d.isNegative()) {
+        throw new IllegalArgumentException("negative");
+      }
+      return d;
+    }
+
+    List<CidrRange> cidrList(String path) {
+      List<CidrRange> out = new ArrayList<>();
+      for (String s : config.getStringList(path)) {
+        out.add(CidrRange.parse(s));
+      }
+      return Collections.unmodifiableList(out);
+    }
+
+    String headerName(String path) {
+      String s = config.getString(path);
+      if (s.isEmpty() || !s.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)) {
+        throw new IllegalArgumentException("not a token");
+      }
+      return s;
+    }
+  }
+
+}
