@@ -119,8 +119,7 @@ class CommandLineTest {
       HttpResponse<String> response = inFlight.get(10, TimeUnit.SECONDS);
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).isEqualTo("finished");
-      assertThat(node.process.waitFor(20, TimeUnit.SECONDS)).isTrue();
-      assertThat(node.process.exitValue()).as(node.log()).isZero();
+      assertThat(node.awaitExit(20)).as(node.log()).isZero();
       assertThat(node.log()).contains("SIGTERM received: draining", "Stopped");
     } finally {
       slow.unbind();

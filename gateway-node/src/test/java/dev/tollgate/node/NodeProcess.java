@@ -22,10 +22,11 @@ final class NodeProcess implements AutoCloseable {
   final Process process;
   final List<String> output = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Integer> port = new CompletableFuture<>();
+  private final Thread reader;
 
   private NodeProcess(Process process) {
     this.process = process;
-    Thread reader = new Thread(() -> {
+    this.reader = new Thread(() -> {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
         while ((line = in.readLine()) != null) {
@@ -60,6 +61,15 @@ final class NodeProcess implements AutoCloseable {
 
   int awaitPort() throws Exception {
     return port.get(60, TimeUnit.SECONDS);
+  }
+
+  /** Waits for the process to exit and for all its output to be read; returns the exit code. */
+  int awaitExit(long seconds) throws InterruptedException {
+    if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("still running after " + seconds + " s:\n" + log());
+    }
+    reader.join(TimeUnit.SECONDS.toMillis(5));
+    return process.exitValue();
   }
 
   String log() {

@@ -49,7 +49,7 @@ public final class DemoUpstream {
   private static CompletionStage<HttpResponse> handle(ActorSystem<?> system, Materializer mat, String name, HttpRequest request) {
     String path = request.getUri().path();
     // Read (and count) the body, so uploads of any size stream through.
-    return request.entity().getDataBytes()
+    return request.entity().withoutSizeLimit().getDataBytes()
         .runWith(Sink.fold(0L, (n, bytes) -> n + bytes.length()), mat)
         .thenCompose(bodyBytes -> {
           if (path.startsWith("/status/")) {

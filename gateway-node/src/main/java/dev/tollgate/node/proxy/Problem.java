@@ -34,6 +34,11 @@ public record Problem(StatusCode status, String type, String title, String detai
         "The request body exceeds this route's limit of " + limit + " bytes.");
   }
 
+  public static Problem badRequestBody() {
+    return new Problem(StatusCodes.BAD_REQUEST, "bad-request-body", "Request body incomplete",
+        "The request body did not arrive whole in time.");
+  }
+
   public static Problem headersTooLarge(int limit) {
     return new Problem(StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large", "Request headers too large",
         "The request headers exceed the limit of " + limit + " bytes.");

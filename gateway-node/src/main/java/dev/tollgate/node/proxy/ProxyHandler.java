@@ -44,9 +44,12 @@ final class ProxyHandler {
 
   private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
   private static final TimeoutException RESPONSE_TIMEOUT = new TimeoutException("response timeout");
+  /** Bodies up to this size are read whole before forwarding when a retry may need to resend them. */
+  static final long RETRY_BUFFER_BYTES = 64 * 1024;
 
   private final ActorSystem<?> system;
   private final ExecutionContextExecutor dispatcher;
+  private final org.apache.pekko.stream.Materializer materializer;
   private final Supplier<CompiledConfig> config;
   private final NodeSettings.Proxy settings;
   private final ForwardedHeaders forwarded;
@@ -58,6 +61,7 @@ final class ProxyHandler {
   ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings) {
     this.system = system;
     this.dispatcher = system.executionContext();
+    this.materializer = org.apache.pekko.stream.Materializer.matFromSystem(system);
     this.config = config;
     this.settings = settings;
     this.forwarded = new ForwardedHeaders(settings.trustedProxies());
@@ -140,6 +144,20 @@ final class ProxyHandler {
     ex.outgoing = buildUpstreamRequest(ex, entry, route, entity);
     ex.resendable = entity.isKnownEmpty() || entity instanceof HttpEntity.Strict;
     ex.idempotent = isIdempotent(ex.request.method()) || route.retryNonIdempotent;
+    if (!ex.resendable && ex.idempotent && route.upstream.config.retries().max() > 0
+        && length.isPresent() && length.getAsLong() <= RETRY_BUFFER_BYTES) {
+      // A small body is read whole first, so that it can be sent again to another target.
+      entity.toStrict(settings.headerReadTimeout().toMillis(), materializer).whenComplete((strict, failure) -> {
+        if (failure != null) {
+          ex.complete(ex.problem(Problem.badRequestBody()));
+          return;
+        }
+        ex.outgoing = ex.outgoing.withEntity(strict);
+        ex.resendable = true;
+        attempt(ex);
+      });
+      return ex.result;
+    }
     attempt(ex);
     return ex.result;
   }
@@ -310,27 +328,28 @@ final class ProxyHandler {
     attempt(ex);
   }
 
+  /**
+   * The upstream's response as the client gets it: without hop-by-hop headers, and, like nginx by
+   * default, without the upstream's {@code Date} and {@code Server} (the node sends its own
+   * {@code Date}); plus the request id.
+   */
   private HttpResponse forwardResponse(Exchange ex, HttpResponse response) {
-    boolean clean = true;
+    List<HttpHeader> kept = new ArrayList<>(12);
+    List<String> named = null;
     for (HttpHeader h : response.getHeaders()) {
-      if (HopByHop.isHopByHop(h.lowercaseName())) {
-        clean = false;
-        break;
+      String name = h.lowercaseName();
+      if (name.equals("connection")) {
+        named = HopByHop.tokens(h.value(), named);
+      } else if (!HopByHop.isHopByHop(name) && !name.equals("date") && !name.equals("server")) {
+        kept.add(h);
       }
     }
-    HttpResponse out = response;
-    if (!clean) {
-      List<HttpHeader> kept = new ArrayList<>();
-      List<String> named = HopByHop.connectionTokens(response.getHeaders());
-      for (HttpHeader h : response.getHeaders()) {
-        String name = h.lowercaseName();
-        if (!HopByHop.isHopByHop(name) && !named.contains(name)) {
-          kept.add(h);
-        }
-      }
-      out = response.withHeaders(kept);
+    if (named != null) {
+      List<String> tokens = named;
+      kept.removeIf(h -> tokens.contains(h.lowercaseName()));
     }
-    return out.addHeader(RawHeader.create(requestIdHeader, ex.requestId));
+    kept.add(RawHeader.create(requestIdHeader, ex.requestId));
+    return response.withHeaders(kept);
   }
 
   /** One request on its way through the node. */

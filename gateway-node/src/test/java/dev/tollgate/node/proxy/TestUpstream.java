@@ -50,7 +50,7 @@ final class TestUpstream implements AutoCloseable {
           requests.incrementAndGet();
           List<HttpHeader> headers = new java.util.ArrayList<>();
           request.getHeaders().forEach(headers::add);
-          return request.entity().getDataBytes().runWith(Sink.fold(0L, (n, b) -> n + b.length()), mat)
+          return request.entity().withoutSizeLimit().getDataBytes().runWith(Sink.fold(0L, (n, b) -> n + b.length()), mat)
               .thenCompose(bytes -> {
                 seen.add(new Seen(request.method().value(), request.getUri().toRelative().toString(), headers, bytes));
                 try {
