@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValue;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -30,8 +34,13 @@ class ReferenceDocTest {
   @Test
   void everySettingIsDocumentedWithItsEnvironmentVariable() throws Exception {
     String doc = Files.readString(DOC);
-    for (Map.Entry<String, String> e : NodeSettingsLoader.environmentVariables().entrySet()) {
-      assertThat(doc).as("setting %s", e.getValue()).contains("| `" + e.getValue() + "` | `" + e.getKey() + "` |");
+    Config reference = ConfigFactory.parseResources("reference.conf").getConfig("tollgate");
+    assertThat(reference.entrySet()).hasSizeGreaterThanOrEqualTo(12);
+    for (Map.Entry<String, ConfigValue> e : reference.entrySet()) {
+      String path = "tollgate." + e.getKey();
+      // the documented mapping: the path after "tollgate.", upper case, '.' and '-' as '_'
+      String variable = "TOLLGATE_" + e.getKey().toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+      assertThat(doc).as("setting %s", path).contains("| `" + path + "` | `" + variable + "` |");
     }
   }
 
