@@ -36,11 +36,13 @@ class ReferenceDocTest {
     String doc = Files.readString(DOC);
     Config reference = ConfigFactory.parseResources("reference.conf").getConfig("tollgate");
     assertThat(reference.entrySet()).hasSizeGreaterThanOrEqualTo(12);
+    Set<String> variables = new TreeSet<>();
     for (Map.Entry<String, ConfigValue> e : reference.entrySet()) {
       String path = "tollgate." + e.getKey();
       // the documented mapping: the path after "tollgate.", upper case, '.' and '-' as '_'
       String variable = "TOLLGATE_" + e.getKey().toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
       assertThat(doc).as("setting %s", path).contains("| `" + path + "` | `" + variable + "` |");
+      assertThat(variables.add(variable)).as("%s is the variable of one setting only", variable).isTrue();
     }
   }
 
