@@ -10,7 +10,8 @@ final class DidYouMean {
 
   /**
    * The candidate with the smallest edit distance to {@code given}, if it is close enough to be a
-   * plausible typo: at most a third of the longer name, and at least one edit allowed.
+   * plausible typo (at most a third of the longer name, and at least one edit allowed), or else a
+   * candidate that {@code given} is the start of.
    */
   static Optional<String> closest(String given, Collection<String> candidates) {
     String best = null;
@@ -24,6 +25,13 @@ final class DidYouMean {
     }
     if (best == null) {
       return Optional.empty();
+    }
+    if (given.length() >= 3) {
+      // a shortened name, such as grace for grace-period
+      Optional<String> extended = candidates.stream().filter(c -> c.startsWith(given)).findFirst();
+      if (extended.isPresent() && bestDistance > 1) {
+        return extended;
+      }
     }
     int allowed = Math.max(1, Math.max(given.length(), best.length()) / 3);
     return bestDistance <= allowed ? Optional.of(best) : Optional.empty();
