@@ -115,7 +115,7 @@ class CommandLineTest {
         Thread.sleep(10);
       }
       assertThat(arrived.get()).isEqualTo(1);
-      node.process.destroy(); // SIGTERM
+      node.process.toHandle().destroy(); // SIGTERM, keeping the output stream open
       HttpResponse<String> response = inFlight.get(10, TimeUnit.SECONDS);
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).isEqualTo("finished");

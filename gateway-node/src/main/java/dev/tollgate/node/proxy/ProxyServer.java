@@ -111,10 +111,11 @@ public final class ProxyServer {
     CompletableFuture<Boolean> drained = new CompletableFuture<>();
     long deadline = System.nanoTime() + grace.toNanos();
     unbound.whenComplete((ok, e) -> awaitIdle(drained, deadline));
-    return drained.whenComplete((ok, e) -> {
+    return drained.thenCompose(clean -> {
       connections.shutdown();
       config.get().close();
       pools.close();
+      return Http.get(system.classicSystem()).shutdownAllConnectionPools().thenApply(done -> clean);
     });
   }
 
