@@ -16,7 +16,7 @@ import java.util.Set;
  * Reads the declarative gateway configuration (upstreams and routes) from YAML or JSON and checks
  * it whole: unknown keys, missing keys, malformed values and broken references are all reported
  * together, in document order, each as {@code path: value (expected: ...)}. The format is described
- * in {@code docs/config-reference.md} and by the JSON Schema {@code tollgate.schema.json}.
+ * in the README and by the JSON Schema {@code tollgate.schema.json}.
  */
 public final class ConfigLoader {
 

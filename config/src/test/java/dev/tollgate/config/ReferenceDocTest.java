@@ -15,10 +15,10 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
-/** docs/config-reference.md names every key of the file format and every node setting with its variable. */
+/** The README names every key of the file format and every node setting with its variable. */
 class ReferenceDocTest {
 
-  static final Path DOC = Path.of("../docs/config-reference.md");
+  static final Path DOC = Path.of("../README.md");
 
   @Test
   void everyKeyOfTheSchemaIsDocumented() throws Exception {
