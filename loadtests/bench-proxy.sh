@@ -223,10 +223,11 @@ describe_machine() {
   fi
   echo "nginx:     $("$NGINX_BIN" -v 2>&1)"
   echo "wrk:       $( (wrk -v 2>&1 || true) | head -n 1 | sed 's/ Copyright.*//')"
-  echo "wrk args:  -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (keep-alive), rounds: $ROUNDS, warm-up: ${WARMUP}s"
+  echo "wrk args:  -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (keep-alive), rounds: $ROUNDS"
   if [ "$SKIP_TOLLGATE" != 1 ]; then
     echo "tollgate:  $TOLLGATE_JAR"
     echo "jvm opts:  $TOLLGATE_JAVA_OPTS"
+    echo "warm-up:   ${WARMUP}s of wrk against Tollgate, not counted"
   fi
   echo
 }
