@@ -64,7 +64,7 @@ PIDS=()          # every long-running process this script started
 CURRENT_WRK=""   # the wrk (under timeout) running right now, if any
 
 cleanup() {
-  local rc=$? pid i
+  local rc=$? pid
   trap - EXIT INT TERM
   if [ -n "$CURRENT_WRK" ] && kill -0 "$CURRENT_WRK" 2>/dev/null; then
     kill -TERM "$CURRENT_WRK" 2>/dev/null || true
@@ -73,7 +73,7 @@ cleanup() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${PIDS[@]}"; do
-    for i in $(seq 1 50); do                         # up to 10 s each
+    for _ in $(seq 1 50); do                         # up to 10 s each
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
@@ -122,7 +122,7 @@ CLK_TCK="$(getconf CLK_TCK)"
 
 if [ "$SKIP_TOLLGATE" != 1 ] && [ ! -f "$TOLLGATE_JAR" ]; then
   log "$TOLLGATE_JAR missing; building it (mvn -B -DskipTests package -pl gateway-node -am)"
-  (cd "$REPO_ROOT" && mvn -B -q -DskipTests package -pl gateway-node -am) || die "maven build failed"
+  (cd "$REPO_ROOT" && mvn -B -DskipTests package -pl gateway-node -am) >&2 || die "maven build failed"
   [ -f "$TOLLGATE_JAR" ] || die "build finished but $TOLLGATE_JAR is still missing"
 fi
 
@@ -138,8 +138,8 @@ TMP="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
 
 # wait_http NAME PID URL SECONDS LOGFILE: bounded wait until URL answers 200
 wait_http() {
-  local name="$1" pid="$2" url="$3" secs="$4" logf="$5" i
-  for i in $(seq 1 $((secs * 5))); do
+  local name="$1" pid="$2" url="$3" secs="$4" logf="$5"
+  for _ in $(seq 1 $((secs * 5))); do
     if ! kill -0 "$pid" 2>/dev/null; then
       log "$name exited during start-up; last lines of $logf:"; tail -n 30 "$logf" >&2 || true
       die "$name did not start"
@@ -303,11 +303,11 @@ to_ms() {  # "301.00us" / "1.23ms" / "2.01s" / "1.50m" -> milliseconds
 # run_wrk LABEL URL SECONDS SERVER_PID [rss]: runs wrk, sets W_RPS W_P50 W_P99 W_ERR W_NON2XX W_REQS W_CPU
 run_wrk() {
   local label="$1" url="$2" secs="$3" spid="$4" sample_rss="${5:-}"
-  local out="$TMP/wrk-$label.txt" t0 t1 i r
+  local out="$TMP/wrk-$label.txt" t0 t1 r
   t0="$(cpu_ticks "$spid")"
   timeout -k 5 $((secs + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency "$url" > "$out" 2>&1 &
   CURRENT_WRK=$!
-  for i in $(seq 1 $(((secs + 35) * 4))); do     # bounded: ends with wrk at the latest
+  for _ in $(seq 1 $(((secs + 35) * 4))); do     # bounded: ends with wrk at the latest
     kill -0 "$CURRENT_WRK" 2>/dev/null || break
     if [ -n "$sample_rss" ]; then
       r="$(rss_kib "$spid")"
