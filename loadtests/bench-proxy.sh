@@ -3,6 +3,7 @@
 #   (a) direct     wrk -> upstream nginx (fixed 1 KiB 200 body)
 #   (b) nginx      wrk -> nginx reverse proxy (keep-alive pool) -> upstream
 #   (c) tollgate   wrk -> Tollgate -> upstream
+#   (d) pekko      wrk -> a bare Pekko HTTP server answering 1 KiB itself (the framework's ceiling)
 # on this machine, everything on 127.0.0.1. See loadtests/README.md.
 #
 # Usage: loadtests/bench-proxy.sh [--with-profile] [--help]
@@ -10,10 +11,10 @@
 #   DURATION [15]  seconds per measured wrk run      ROUNDS [3]        rounds of (a),(b),(c)
 #   THREADS [2]    wrk threads                       CONNECTIONS [64]  wrk connections
 #   WARMUP [10]    seconds of uncounted wrk against Tollgate before measuring (0 = none)
-#   UPSTREAM_PORT [18080]  NGINX_PORT [18081]  TOLLGATE_PORT [18082]
+#   UPSTREAM_PORT [18080]  NGINX_PORT [18081]  TOLLGATE_PORT [18082]  PEKKO_PORT [18083]
 #   TOLLGATE_JAR [<repo>/gateway-node/target/tollgate.jar]  (built with mvn when missing)
-#   TOLLGATE_JAVA_OPTS [-XX:+UseParallelGC -Xms512m -Xmx512m -XX:+AlwaysPreTouch]
-#   SKIP_TOLLGATE [0]  1 = measure (a) and (b) only
+#   TOLLGATE_JAVA_OPTS [-XX:+UseParallelGC -Xms256m -Xmx512m]  (also used for the bare Pekko server)
+#   SKIP_TOLLGATE [0]  1 = measure (a) and (b) only (no JVM at all)
 #   PROFILE_DIR [/tmp]  where --with-profile leaves its .jfr file
 #   KEEP_TMP [0]   1 = keep the temp dir (configs, logs, raw wrk output) after exit
 set -euo pipefail
@@ -29,8 +30,9 @@ WARMUP="${WARMUP:-10}"
 UPSTREAM_PORT="${UPSTREAM_PORT:-18080}"
 NGINX_PORT="${NGINX_PORT:-18081}"
 TOLLGATE_PORT="${TOLLGATE_PORT:-18082}"
+PEKKO_PORT="${PEKKO_PORT:-18083}"
 TOLLGATE_JAR="${TOLLGATE_JAR:-$REPO_ROOT/gateway-node/target/tollgate.jar}"
-TOLLGATE_JAVA_OPTS="${TOLLGATE_JAVA_OPTS:--XX:+UseParallelGC -Xms512m -Xmx512m -XX:+AlwaysPreTouch}"
+TOLLGATE_JAVA_OPTS="${TOLLGATE_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx512m}"
 SKIP_TOLLGATE="${SKIP_TOLLGATE:-0}"
 PROFILE_DIR="${PROFILE_DIR:-/tmp}"
 KEEP_TMP="${KEEP_TMP:-0}"
@@ -47,7 +49,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP UPSTREAM_PORT NGINX_PORT TOLLGATE_PORT; do
+for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP UPSTREAM_PORT NGINX_PORT TOLLGATE_PORT PEKKO_PORT; do
   case "${!v}" in ''|*[!0-9]*) echo "$v must be a non-negative integer, got '${!v}'" >&2; exit 2 ;; esac
 done
 if [ "$DURATION" -lt 1 ] || [ "$ROUNDS" -lt 1 ]; then echo "DURATION and ROUNDS must be >= 1" >&2; exit 2; fi
@@ -129,9 +131,9 @@ fi
 # ---------------------------------------------------------------- helpers
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$TOLLGATE_PORT"; do
-  if [ "$p" = "$TOLLGATE_PORT" ] && [ "$SKIP_TOLLGATE" = 1 ]; then continue; fi
-  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use; set UPSTREAM_PORT/NGINX_PORT/TOLLGATE_PORT"
+for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$TOLLGATE_PORT" "$PEKKO_PORT"; do
+  if { [ "$p" = "$TOLLGATE_PORT" ] || [ "$p" = "$PEKKO_PORT" ]; } && [ "$SKIP_TOLLGATE" = 1 ]; then continue; fi
+  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use; set UPSTREAM_PORT/NGINX_PORT/TOLLGATE_PORT/PEKKO_PORT"
 done
 
 TMP="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
@@ -288,6 +290,14 @@ EOF
   check_body tollgate "http://127.0.0.1:$TOLLGATE_PORT/"
   sleep 2
   RSS_IDLE_KIB="$(rss_kib "$TOLLGATE_PID")"
+
+  PEKKO_LOG="$TMP/pekko-bare.log"
+  log "starting a bare Pekko HTTP server on 127.0.0.1:$PEKKO_PORT"
+  java "${JOPTS[@]}" -cp "$TOLLGATE_JAR" "$SCRIPT_DIR/BarePekkoServer.java" "$PEKKO_PORT" > "$PEKKO_LOG" 2>&1 &
+  PEKKO_PID=$!
+  PIDS+=("$PEKKO_PID")
+  wait_http pekko "$PEKKO_PID" "http://127.0.0.1:$PEKKO_PORT/" 90 "$PEKKO_LOG"
+  check_body pekko "http://127.0.0.1:$PEKKO_PORT/"
 fi
 
 describe_machine
@@ -339,16 +349,18 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
   if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 TARGETS=(direct nginx)
-[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate)
+[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate pekko)
 declare -A URL SPID RPS P50 P99
 URL[direct]="http://127.0.0.1:$UPSTREAM_PORT/";   SPID[direct]="$NGINX_UP_WORKER"
 URL[nginx]="http://127.0.0.1:$NGINX_PORT/";       SPID[nginx]="$NGINX_PROXY_WORKER"
 URL[tollgate]="http://127.0.0.1:$TOLLGATE_PORT/"; SPID[tollgate]="${TOLLGATE_PID:-0}"
+URL[pekko]="http://127.0.0.1:$PEKKO_PORT/";       SPID[pekko]="${PEKKO_PID:-0}"
 
 if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
   log "warm-up: ${WARMUP}s against Tollgate (not counted)"
   run_wrk warmup "${URL[tollgate]}" "$WARMUP" "$TOLLGATE_PID"
   log "warm-up: $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
+  run_wrk warmup-pekko "${URL[pekko]}" "$WARMUP" "$PEKKO_PID"
   sleep 1
 fi
 
@@ -373,7 +385,7 @@ done
 # ---------------------------------------------------------------- report
 echo "== results (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, 1 KiB responses, 127.0.0.1)"
 echo "cpu us/req = CPU time of the server process under test (upstream nginx worker for direct,"
-echo "proxy nginx worker for nginx, the whole JVM for tollgate; the upstream is not counted) per request"
+echo "proxy nginx worker for nginx, the whole JVM for tollgate and pekko; the upstream is not counted) per request"
 printf '%-9s %5s %12s %9s %9s %8s %8s %11s\n' target round 'req/s' 'p50 ms' 'p99 ms' 'sock err' 'non-2xx' 'cpu us/req'
 while IFS=$'\t' read -r t r rps p50 p99 err n2 cpu; do
   printf '%-9s %5s %12.0f %9.3f %9.3f %8s %8s %11s\n' "$t" "$r" "$rps" "$p50" "$p99" "$err" "$n2" "$cpu"
@@ -390,6 +402,8 @@ echo
 echo "nginx/direct throughput ratio (median of rounds): $(awk -v a="${MED[nginx]}" -v b="${MED[direct]}" 'BEGIN {printf "%.2f", a / b}')"
 if [ "$SKIP_TOLLGATE" != 1 ]; then
   echo "tollgate/nginx throughput ratio (median of rounds): $(awk -v a="${MED[tollgate]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "bare pekko server/nginx proxy ratio (the framework's ceiling): $(awk -v a="${MED[pekko]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "tollgate/bare pekko server ratio: $(awk -v a="${MED[tollgate]}" -v b="${MED[pekko]}" 'BEGIN {printf "%.2f", a / b}')"
   note=""
   case " $TOLLGATE_JAVA_OPTS " in *" -XX:+AlwaysPreTouch "*) note=" (AlwaysPreTouch: the whole heap is resident from start)" ;; esac
   printf 'tollgate RSS: idle %.1f MiB, max under load %.1f MiB%s\n' \
