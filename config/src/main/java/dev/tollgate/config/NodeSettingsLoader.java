@@ -168,7 +168,9 @@ public final class NodeSettingsLoader {
     reference.getConfig(ROOT).entrySet().forEach(e -> known.add(ROOT + "." + e.getKey()));
     for (Map.Entry<String, ConfigValue> e : merged.getConfig(ROOT).entrySet()) {
       String path = ROOT + "." + e.getKey();
-      if (!known.contains(path)) {
+      // "a.list.0" is how properties and variables spell a list element of setting "a.list".
+      boolean element = known.stream().anyMatch(k -> path.startsWith(k + ".") && path.substring(k.length() + 1).matches("[0-9]+"));
+      if (!known.contains(path) && !element) {
         String hint = DidYouMean.closest(path, known).map(s -> "; did you mean " + s + "?").orElse("");
         errors.add(new ConfigError(path, "unknown setting (from " + e.getValue().origin().description() + hint + ")"));
       }
@@ -212,10 +214,16 @@ public final class NodeSettingsLoader {
         return parse.apply(path);
       } catch (RuntimeException e) {
         String shown = config.hasPath(path) ? render(config.getValue(path)) : "missing";
-        String from = config.hasPath(path) ? " from " + config.getValue(path).origin().description() : "";
+        String from = config.hasPath(path) ? " from " + origin(config.getValue(path)) : "";
         errors.add(new ConfigError(path, shown + " (expected: " + expected + ")" + (from.contains("reference.conf") ? "" : from)));
         return standIn;
       }
+    }
+
+    /** Where a value came from; a variable's text has no line numbers worth showing. */
+    private static String origin(ConfigValue value) {
+      String d = value.origin().description();
+      return d.startsWith("environment variable") ? d.replaceFirst(": \\d+$", "") : d;
     }
 
     private static String render(ConfigValue value) {

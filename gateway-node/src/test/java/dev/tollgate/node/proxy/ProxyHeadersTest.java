@@ -164,6 +164,24 @@ class ProxyHeadersTest {
   }
 
   @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    upstream.answer(r -> java.util.concurrent.CompletableFuture.completedFuture(
+        org.apache.pekko.http.javadsl.model.HttpResponse.create().withEntity("path=" + r.getUri().path())));
+    try {
+      String raw = RawHttp.exchange(proxy.port(), "GET /app/first HTTP/1.1\r\nHost: gw\r\n\r\n"
+          + "GET /app/second HTTP/1.1\r\nHost: gw\r\n\r\n"
+          + "GET /app/third HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n", 3000);
+      assertThat(raw.split("HTTP/1.1 200 OK", -1)).hasSize(4);
+      assertThat(raw.indexOf("path=/first")).isPositive()
+          .isLessThan(raw.indexOf("path=/second"))
+          .isLessThan(raw.indexOf("path=/third"));
+      assertThat(raw.indexOf("path=/second")).isLessThan(raw.indexOf("path=/third"));
+    } finally {
+      upstream.answer(r -> java.util.concurrent.CompletableFuture.completedFuture(upstream.ok()));
+    }
+  }
+
+  @Test
   void unknownPathGets404ProblemJsonWithTheRequestId() {
     HttpResponse<String> r = proxy.get("/nowhere", "X-Request-Id", "rid-404");
     assertThat(r.statusCode()).isEqualTo(404);

@@ -1,0 +1,151 @@
+package dev.tollgate.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NodeSettingsLoaderTest {
+
+  static Properties props(String... kv) {
+    Properties p = new Properties();
+    for (int i = 0; i < kv.length; i += 2) {
+      p.setProperty(kv[i], kv[i + 1]);
+    }
+    return p;
+  }
+
+  static List<String> errors(ThrowingLoad load) {
+    try {
+      load.run();
+    } catch (ConfigException e) {
+      return e.errors().stream().map(ConfigError::toString).toList();
+    }
+    throw new AssertionError("expected a ConfigException");
+  }
+
+  interface ThrowingLoad {
+    void run() throws ConfigException;
+  }
+
+  @Test
+  void defaultsComeFromReferenceConf() {
+    NodeSettings s = NodeSettingsLoader.defaults();
+    assertThat(s.proxy().host()).isEqualTo("0.0.0.0");
+    assertThat(s.proxy().port()).isEqualTo(8080);
+    assertThat(s.proxy().maxBodyBytes()).isEqualTo(10L << 20);
+    assertThat(s.proxy().maxHeaderBytes()).isEqualTo(32 << 10);
+    assertThat(s.proxy().maxUriLength()).isEqualTo(8 << 10);
+    assertThat(s.proxy().headerReadTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.proxy().trustedProxies()).isEmpty();
+    assertThat(s.proxy().requestIdHeader()).isEqualTo("X-Request-Id");
+    assertThat(s.upstreamPool().maxConnections()).isEqualTo(512);
+    assertThat(s.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void systemPropertiesBeatEnvironmentWhichBeatsTheFile(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("node.conf");
+    Files.writeString(file, "tollgate.proxy { port = 7000, max-body = 1MiB, idle-timeout = 5s }\n");
+    NodeSettings fileOnly = NodeSettingsLoader.load(Optional.of(file), Map.of(), new Properties());
+    assertThat(fileOnly.proxy().port()).isEqualTo(7000);
+    assertThat(fileOnly.proxy().maxBodyBytes()).isEqualTo(1 << 20);
+
+    NodeSettings env = NodeSettingsLoader.load(Optional.of(file),
+        Map.of("TOLLGATE_PROXY_PORT", "7100", "TOLLGATE_PROXY_MAX_BODY", "2MiB"), new Properties());
+    assertThat(env.proxy().port()).isEqualTo(7100);
+    assertThat(env.proxy().maxBodyBytes()).isEqualTo(2 << 20);
+    assertThat(env.proxy().idleTimeout()).isEqualTo(Duration.ofSeconds(5));
+
+    NodeSettings sys = NodeSettingsLoader.load(Optional.of(file),
+        Map.of("TOLLGATE_PROXY_PORT", "7100"), props("tollgate.proxy.port", "7200"));
+    assertThat(sys.proxy().port()).isEqualTo(7200);
+  }
+
+  @Test
+  void environmentValuesAreReadAsHocon() throws Exception {
+    NodeSettings s = NodeSettingsLoader.load(Optional.empty(), Map.of(
+        "TOLLGATE_PROXY_TRUSTED_PROXIES", "[\"10.0.0.0/8\", \"::1\"]",
+        "TOLLGATE_PROXY_HOST", "127.0.0.1",
+        "TOLLGATE_SHUTDOWN_GRACE_PERIOD", "2s",
+        "TOLLGATE_UPSTREAM_POOL_QUEUE_SIZE", "16"), new Properties());
+    assertThat(s.proxy().trustedProxies()).extracting(Object::toString).containsExactly("10.0.0.0/8", "::1");
+    assertThat(s.proxy().host()).isEqualTo("127.0.0.1");
+    assertThat(s.shutdownGrace()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(s.upstreamPool().queueSize()).isEqualTo(16);
+  }
+
+  @Test
+  void everySettingHasItsOwnEnvironmentVariable() {
+    Map<String, String> vars = NodeSettingsLoader.environmentVariables();
+    assertThat(vars).containsEntry("TOLLGATE_PROXY_PORT", "tollgate.proxy.port")
+        .containsEntry("TOLLGATE_PROXY_MAX_BODY", "tollgate.proxy.max-body")
+        .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections");
+    assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
+    assertThat(vars).hasSize(12);
+  }
+
+  @Test
+  void reportsEveryBadValueAtOnceWithWhereItCameFrom() {
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_PROXY_PORT", "eighty"),
+        props("tollgate.proxy.idle-timeout", "soon", "tollgate.proxy.trusted-proxies.0", "proxy.internal")));
+    assertThat(errors).containsExactlyInAnyOrder(
+        "tollgate.proxy.port: \"eighty\" (expected: a port number 0..65535) from environment variable TOLLGATE_PROXY_PORT",
+        "tollgate.proxy.idle-timeout: \"soon\" (expected: a positive duration such as 60s) from system properties",
+        "tollgate.proxy.trusted-proxies: {\"0\":\"proxy.internal\"} (expected: a list of IP addresses or CIDR blocks such as [\"10.0.0.0/8\"]) from system properties");
+  }
+
+  @Test
+  void rangesAreChecked() {
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(),
+        props("tollgate.proxy.port", "70000", "tollgate.upstream-pool.max-connections", "0",
+            "tollgate.proxy.max-header-bytes", "10")));
+    assertThat(errors).hasSize(3);
+    assertThat(errors).anyMatch(e -> e.startsWith("tollgate.proxy.port: \"70000\" (expected: a port number 0..65535)"));
+    assertThat(errors).anyMatch(e -> e.startsWith("tollgate.upstream-pool.max-connections: \"0\" (expected: a whole number from 1 to 65536)"));
+    assertThat(errors).anyMatch(e -> e.startsWith("tollgate.proxy.max-header-bytes: \"10\" (expected: a size from 1KiB to 1MiB"));
+  }
+
+  @Test
+  void unknownSettingsAreErrorsWithASuggestion(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("node.conf");
+    Files.writeString(file, "tollgate.proxy.prot = 9000\n");
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.of(file), Map.of(), new Properties()));
+    assertThat(errors).singleElement().asString()
+        .startsWith("tollgate.proxy.prot: unknown setting")
+        .contains("did you mean tollgate.proxy.port?");
+  }
+
+  @Test
+  void aMissingSettingsFileIsAnError(@TempDir Path dir) {
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.of(dir.resolve("absent.conf")), Map.of(), new Properties()));
+    assertThat(errors).singleElement().asString().endsWith("no such file (expected: a HOCON settings file)");
+  }
+
+  @Test
+  void unknownEnvironmentVariablesAreWarningsNotErrors() throws Exception {
+    Map<String, String> env = Map.of("TOLLGATE_PROXY_PROT", "1", "TOLLGATE_LOG_LEVEL", "DEBUG", "HOME", "/root");
+    assertThat(NodeSettingsLoader.load(Optional.empty(), env, new Properties()).proxy().port()).isEqualTo(8080);
+    assertThat(NodeSettingsLoader.unknownEnvironmentVariables(env))
+        .singleElement().asString().startsWith("TOLLGATE_PROXY_PROT names no setting; did you mean TOLLGATE_PROXY_PORT?");
+  }
+
+  @Test
+  void overridesCarryPekkoSettingsAndNothingElse() {
+    var overrides = NodeSettingsLoader.overrides(Optional.empty(), Map.of(),
+        props("pekko.loglevel", "DEBUG", "java.home", "/x", "tollgate.proxy.port", "1"));
+    assertThat(overrides.getString("pekko.loglevel")).isEqualTo("DEBUG");
+    assertThat(overrides.hasPath("java.home")).isFalse();
+    assertThatThrownBy(() -> overrides.getString("tollgate.proxy.host")).isInstanceOf(com.typesafe.config.ConfigException.Missing.class);
+  }
+}

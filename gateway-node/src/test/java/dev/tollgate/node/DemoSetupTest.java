@@ -1,0 +1,59 @@
+package dev.tollgate.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.ConfigFactory;
+import dev.tollgate.config.NodeSettings;
+import dev.tollgate.config.NodeSettingsLoader;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** {@code tollgate demo} really proxies to its two upstreams, and what it prints works. */
+class DemoSetupTest {
+
+  @Test
+  void theDemoRoutesEchoToBothUpstreamsAndPrintsWorkingCurlLines() throws Exception {
+    NodeSettings defaults = NodeSettingsLoader.defaults();
+    NodeSettings settings = defaults.withProxy(defaults.proxy().withHost("127.0.0.1").withPort(0));
+    DemoSetup demo = DemoSetup.start(settings, ConfigFactory.empty());
+    try {
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      demo.printWelcome(new PrintStream(printed, true, StandardCharsets.UTF_8));
+      String welcome = printed.toString(StandardCharsets.UTF_8);
+      Matcher first = Pattern.compile("curl -s (http://\\S+/echo/hello\\?name=tollgate)").matcher(welcome);
+      assertThat(first.find()).as(welcome).isTrue();
+
+      HttpClient client = HttpClient.newHttpClient();
+      Set<String> upstreams = new HashSet<>();
+      for (int i = 0; i < 4; i++) {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(first.group(1))).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"path\" : \"/hello\"", "\"query\" : \"name=tollgate\"");
+        Matcher m = Pattern.compile("\"upstream\" : \"([^\"]+)\"").matcher(r.body());
+        assertThat(m.find()).isTrue();
+        upstreams.add(m.group(1));
+      }
+      assertThat(upstreams).containsExactlyInAnyOrder("demo-upstream-1", "demo-upstream-2");
+
+      Matcher notFound = Pattern.compile("curl -si (http://\\S+/nowhere)").matcher(welcome);
+      assertThat(notFound.find()).isTrue();
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(notFound.group(1))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(404);
+      assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    } finally {
+      demo.stop();
+    }
+  }
+}
