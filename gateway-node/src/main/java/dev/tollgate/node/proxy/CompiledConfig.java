@@ -24,14 +24,11 @@ final class CompiledConfig implements AutoCloseable {
 
   private final GatewayConfig source;
   private final RouteTable<CompiledRoute> routes;
-  private final Map<String, UpstreamRuntime> upstreams;
   private final List<ActiveHealthChecker> healthCheckers;
 
-  private CompiledConfig(GatewayConfig source, RouteTable<CompiledRoute> routes, Map<String, UpstreamRuntime> upstreams,
-      List<ActiveHealthChecker> healthCheckers) {
+  private CompiledConfig(GatewayConfig source, RouteTable<CompiledRoute> routes, List<ActiveHealthChecker> healthCheckers) {
     this.source = source;
     this.routes = routes;
-    this.upstreams = upstreams;
     this.healthCheckers = healthCheckers;
   }
 
@@ -49,7 +46,7 @@ final class CompiledConfig implements AutoCloseable {
     }
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy()));
-    return new CompiledConfig(config, table, Map.copyOf(upstreams), List.copyOf(checkers));
+    return new CompiledConfig(config, table, List.copyOf(checkers));
   }
 
   GatewayConfig source() {
@@ -58,10 +55,6 @@ final class CompiledConfig implements AutoCloseable {
 
   RouteTable<CompiledRoute> routes() {
     return routes;
-  }
-
-  UpstreamRuntime upstream(String name) {
-    return upstreams.get(name);
   }
 
   /** Stops this version's health checks; its pools stay, shared with other versions. */

@@ -3,7 +3,6 @@ package dev.tollgate.node.proxy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), which a proxy must not forward, and small header parsing. */
 final class HopByHop {
@@ -33,17 +32,6 @@ final class HopByHop {
       String t = token.trim().toLowerCase(Locale.ROOT);
       if (!t.isEmpty()) {
         out.add(t);
-      }
-    }
-    return out;
-  }
-
-  /** The tokens of all {@code Connection} headers. */
-  static List<String> connectionTokens(Iterable<HttpHeader> headers) {
-    List<String> out = new ArrayList<>(2);
-    for (HttpHeader h : headers) {
-      if (h.is("connection")) {
-        tokens(h.value(), out);
       }
     }
     return out;

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import org.apache.pekko.http.javadsl.model.ContentType;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCode;
@@ -64,11 +63,6 @@ public record Problem(StatusCode status, String type, String title, String detai
         "Upstream '" + upstream + "' sent no response within " + timeout.toMillis() + " ms.");
   }
 
-  public static Problem shuttingDown() {
-    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "shutting-down", "Node shutting down",
-        "This node is shutting down; retry on another node.");
-  }
-
   /** The problem's JSON body. */
   public String toJson(String requestId, String instance) {
     StringWriter out = new StringWriter(256);
@@ -105,13 +99,5 @@ public record Problem(StatusCode status, String type, String title, String detai
   /** Shared with the parsing error handler: a plain response for errors before a request exists. */
   static HttpResponse simple(StatusCode status, String type, String title, String detail) {
     return new Problem(status, type, title, detail).toResponse("X-Request-Id", null, null);
-  }
-
-  static ContentType problemJson() {
-    return PROBLEM_JSON;
-  }
-
-  static ContentType textPlain() {
-    return ContentTypes.TEXT_PLAIN_UTF8;
   }
 }

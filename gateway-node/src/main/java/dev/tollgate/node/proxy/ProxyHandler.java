@@ -288,12 +288,16 @@ final class ProxyHandler {
       condition = RetryPolicy.Condition.RESET;
       problem = Problem.badGateway(upstream, "the connection closed before a response");
     }
-    log.debug("Request {} to {} failed: {}", ex.requestId, target, cause.toString());
     RetryPolicy retries = ex.route.upstream.config.retries();
     if (retries.retries(condition) && canRetry(ex, retries)) {
+      log.debug("Request {} ({} {}, route {}) to {} failed, retrying on another target: {}",
+          ex.requestId, ex.method, ex.path, ex.route.route.name(), target, cause.toString());
       retry(ex, target, problem);
       return;
     }
+    log.warn("Request {} ({} {}, route {}) to {} failed after {} attempt(s): {} -> {}",
+        ex.requestId, ex.method, ex.path, ex.route.route.name(), target, ex.attempts, cause.toString(),
+        problem.status().intValue());
     ex.complete(ex.problem(problem));
   }
 
