@@ -97,6 +97,7 @@ class ProxyHeadersTest {
       assertThat(seen.header(hop)).as(hop).isNull();
     }
     assertThat(seen.header("Connection")).isNull();
+    assertThat(seen.header("Timeout-Access")).isNull();
     assertThat(seen.header("X-End-To-End")).isEqualTo("kept");
   }
 
