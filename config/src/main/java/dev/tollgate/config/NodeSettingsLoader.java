@@ -248,11 +248,7 @@ public final class NodeSettingsLoader {
     }
 
     long bytes(String path) {
-      long v = config.getBytes(path);
-      if (v < 0) {
-        throw new IllegalArgumentException("negative");
-      }
-      return v;
+      return bytesIn(path, 0, Long.MAX_VALUE);
     }
 
     long bytesIn(String path, long min, long max) {
