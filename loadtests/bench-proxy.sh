@@ -171,7 +171,7 @@ cpu_ticks() {
   # now: state ppid pgrp ... ; utime is field 12, stime field 13 of the remainder
   echo "$s" | awk '{print $12 + $13}'
 }
-child_pid() { pgrep -P "$1" | head -n 1; }
+child_pid() { pgrep -P "$1" | sed -n 1p; }
 
 # start_nginx NAME PORT HTTP_BLOCK_BODY: private nginx, 1 worker, foreground, under $TMP/NAME
 start_nginx() {
@@ -224,7 +224,7 @@ describe_machine() {
     echo "java:      $(java -version 2>&1 | tr '\n' ';' | sed 's/;$//; s/;/ | /g')"
   fi
   echo "nginx:     $("$NGINX_BIN" -v 2>&1)"
-  echo "wrk:       $( (wrk -v 2>&1 || true) | head -n 1 | sed 's/ Copyright.*//')"
+  echo "wrk:       $( (wrk -v 2>&1 || true) | sed -n 1p | sed 's/ Copyright.*//')"
   echo "wrk args:  -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (keep-alive), rounds: $ROUNDS"
   if [ "$SKIP_TOLLGATE" != 1 ]; then
     echo "tollgate:  $TOLLGATE_JAR"
@@ -432,7 +432,7 @@ if [ "$WITH_PROFILE" = 1 ]; then
   jfr print --events jdk.ExecutionSample --stack-depth 1 "$JFR_FILE" | awk '
     /stackTrace = \[/ { if ((getline line) > 0) { sub(/^[ \t]+/, "", line); sub(/[ \t]+line:.*$/, "", line); c[line]++; n++ } }
     END { for (k in c) printf "%7d %6.2f%%  %s\n", c[k], 100 * c[k] / n, k; if (n == 0) print "      0 (no samples)" }' \
-    | sort -k1,1nr | head -n 25
+    | sort -k1,1nr | sed -n '1,25p'
   echo
   echo "top 25 methods anywhere in the sampled stacks (inclusive, 64 frames deep):"
   jfr print --events jdk.ExecutionSample --stack-depth 64 "$JFR_FILE" | awk '
@@ -440,5 +440,5 @@ if [ "$WITH_PROFILE" = 1 ]; then
     inst && /^[ \t]*\]/ { inst = 0; next }
     inst { l = $0; sub(/^[ \t]+/, "", l); sub(/[ \t]+line:.*$/, "", l); if (l != "..." && !(l in seen)) { seen[l] = 1; c[l]++ } }
     END { for (k in c) printf "%7d %6.2f%%  %s\n", c[k], 100 * c[k] / n, k }' \
-    | sort -k1,1nr | head -n 25
+    | sort -k1,1nr | sed -n '1,25p'
 fi
