@@ -260,17 +260,17 @@ public final class NodeSettingsLoader {
     }
 
     Duration positiveDuration(String path) {
-      Duration d = config.getDuration(path);
-      if (d.isZero() || d.isNegative()) {
-        throw new IllegalArgumentException("not positive");
-      }
-      return d;
+      return durationFrom(path, false);
     }
 
     Duration nonNegativeDuration(String path) {
+      return durationFrom(path, true);
+    }
+
+    private Duration durationFrom(String path, boolean zeroAllowed) {
       Duration d = config.getDuration(path);
-      if (d.isNegative()) {
-        throw new IllegalArgumentException("negative");
+      if (d.isNegative() || (d.isZero() && !zeroAllowed)) {
+        throw new IllegalArgumentException("out of range");
       }
       return d;
     }
