@@ -9,12 +9,44 @@ import java.util.Objects;
  * optional file, {@code TOLLGATE_...} environment variables and {@code -D} system properties. See
  * {@link NodeSettingsLoader}.
  */
-public record NodeSettings(Proxy proxy, UpstreamPool upstreamPool, Duration shutdownGrace) {
+public record NodeSettings(Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Duration shutdownGrace) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
     Objects.requireNonNull(upstreamPool, "upstreamPool");
+    Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+  }
+
+  /**
+   * Membership of the node in the Pekko cluster.
+   *
+   * @param host the address of this node's remoting as other nodes reach it
+   * @param port its port; 0 picks a free one
+   * @param seeds other members as {@code host:port}; empty means this node forms a cluster of one
+   * @param downAfter how long a member stays unreachable before the split-brain resolver downs it
+   */
+  public record Cluster(String host, int port, List<String> seeds, Duration downAfter) {
+    public Cluster {
+      Objects.requireNonNull(host, "host");
+      seeds = List.copyOf(Objects.requireNonNull(seeds, "seeds"));
+      Objects.requireNonNull(downAfter, "downAfter");
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+    }
+
+    public Cluster withPort(int p) {
+      return new Cluster(host, p, seeds, downAfter);
+    }
+
+    public Cluster withSeeds(List<String> s) {
+      return new Cluster(host, port, s, downAfter);
+    }
+
+    public Cluster withDownAfter(Duration d) {
+      return new Cluster(host, port, seeds, d);
+    }
   }
 
   /**
@@ -89,10 +121,14 @@ public record NodeSettings(Proxy proxy, UpstreamPool upstreamPool, Duration shut
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, shutdownGrace);
+    return new NodeSettings(p, upstreamPool, cluster, shutdownGrace);
+  }
+
+  public NodeSettings withCluster(Cluster c) {
+    return new NodeSettings(proxy, upstreamPool, c, shutdownGrace);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, d);
+    return new NodeSettings(proxy, upstreamPool, cluster, d);
   }
 }

@@ -194,9 +194,14 @@ public final class NodeSettingsLoader {
     NodeSettings.UpstreamPool pool = new NodeSettings.UpstreamPool(
         r.read("tollgate.upstream-pool.max-connections", "a whole number from 1 to 65536", p -> r.intIn(p, 1, 65536), 512),
         r.read("tollgate.upstream-pool.queue-size", "a whole number from 1 to 1048576", p -> r.intIn(p, 1, 1 << 20), 4096));
+    NodeSettings.Cluster cluster = new NodeSettings.Cluster(
+        r.read("tollgate.cluster.host", "a host name or IP address the other nodes reach this one at", r::nonEmptyString, "127.0.0.1"),
+        r.read("tollgate.cluster.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 25520),
+        r.read("tollgate.cluster.seeds", "a list of \"host:port\" addresses such as [\"10.0.0.5:25520\"]", r::hostPorts, List.of()),
+        r.read("tollgate.cluster.down-after", "a positive duration such as 10s", r::positiveDuration, Duration.ofSeconds(10)));
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
-    return new NodeSettings(proxy, pool, grace);
+    return new NodeSettings(proxy, pool, cluster, grace);
   }
 
   /** Reads settings one by one, turning every bad value into an error and a stand-in default. */
@@ -279,6 +284,22 @@ public final class NodeSettingsLoader {
       List<CidrRange> out = new ArrayList<>();
       for (String s : config.getStringList(path)) {
         out.add(CidrRange.parse(s));
+      }
+      return Collections.unmodifiableList(out);
+    }
+
+    List<String> hostPorts(String path) {
+      List<String> out = new ArrayList<>();
+      for (String s : config.getStringList(path)) {
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0 || s.substring(0, colon).isBlank()) {
+          throw new IllegalArgumentException("not host:port");
+        }
+        int port = Integer.parseInt(s.substring(colon + 1));
+        if (port < 1 || port > 65535) {
+          throw new IllegalArgumentException("port out of range");
+        }
+        out.add(s);
       }
       return Collections.unmodifiableList(out);
     }

@@ -50,6 +50,20 @@ class NodeSettingsLoaderTest {
     assertThat(s.proxy().requestIdHeader()).isEqualTo("X-Request-Id");
     assertThat(s.upstreamPool().maxConnections()).isEqualTo(512);
     assertThat(s.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(s.cluster().port()).isEqualTo(25520);
+    assertThat(s.cluster().seeds()).isEmpty();
+    assertThat(s.cluster().downAfter()).isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void clusterSeedsAreHostPortPairs() throws Exception {
+    NodeSettings s = NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_CLUSTER_SEEDS", "[\"10.0.0.5:25520\", \"node-b:25521\"]"), new Properties());
+    assertThat(s.cluster().seeds()).containsExactly("10.0.0.5:25520", "node-b:25521");
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_CLUSTER_SEEDS", "[\"10.0.0.5\"]"), new Properties()));
+    assertThat(errors).singleElement().asString()
+        .startsWith("tollgate.cluster.seeds: [\"10.0.0.5\"] (expected: a list of \"host:port\" addresses");
   }
 
   @Test
@@ -91,7 +105,7 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_PROXY_MAX_BODY", "tollgate.proxy.max-body")
         .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(12);
+    assertThat(vars).hasSize(16);
   }
 
   @Test

@@ -1,0 +1,94 @@
+package dev.tollgate.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.tollgate.config.NodeSettings;
+import dev.tollgate.config.NodeSettingsLoader;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Real actor systems on loopback ports form one cluster, and lose a crashed member to the SBR. */
+class ClusterMembershipTest {
+
+  final List<ActorSystem<Void>> systems = new ArrayList<>();
+
+  @AfterEach
+  void stop() {
+    systems.forEach(ActorSystem::terminate);
+    systems.forEach(s -> s.getWhenTerminated().toCompletableFuture().join());
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  ActorSystem<Void> node(NodeSettings.Cluster cluster, String extra) {
+    Config config = ConfigFactory.parseString(extra)
+        .withFallback(ClusterMembership.pekkoConfig(cluster))
+        .withFallback(ConfigFactory.parseString("""
+            pekko.loglevel = WARNING
+            pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+            """))
+        .withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterMembership.SYSTEM_NAME, config);
+    systems.add(system);
+    ClusterMembership.join(system, cluster);
+    return system;
+  }
+
+  static long up(ActorSystem<?> system) {
+    return StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
+        .filter(m -> m.status() == MemberStatus.up())
+        .count();
+  }
+
+  @Test
+  void aNodeWithoutSeedsFormsAClusterOfOne() {
+    NodeSettings.Cluster settings = NodeSettingsLoader.defaults().cluster().withPort(0);
+    ActorSystem<Void> alone = node(settings, "");
+    await().atMost(Duration.ofSeconds(15)).until(() -> up(alone) == 1);
+    assertThat(Cluster.get(alone).selfMember().status()).isEqualTo(MemberStatus.up());
+  }
+
+  @Test
+  void threeNodesJoinAndTheMajorityDownsACrashedOne() throws Exception {
+    int[] ports = {freePort(), freePort(), freePort()};
+    List<String> seeds = List.of("127.0.0.1:" + ports[0]);
+    NodeSettings.Cluster base = NodeSettingsLoader.defaults().cluster().withSeeds(seeds).withDownAfter(Duration.ofSeconds(2));
+    ActorSystem<Void> a = node(base.withPort(ports[0]), "");
+    ActorSystem<Void> b = node(base.withPort(ports[1]), "");
+    // The third node will crash: it must not leave the cluster politely on the way down.
+    ActorSystem<Void> c = node(base.withPort(ports[2]), """
+        pekko.coordinated-shutdown.run-by-actor-system-terminate = off
+        pekko.cluster.run-coordinated-shutdown-when-down = off
+        """);
+    await().atMost(Duration.ofSeconds(30)).until(() -> up(a) == 3 && up(b) == 3 && up(c) == 3);
+
+    c.terminate();
+    c.getWhenTerminated().toCompletableFuture().join();
+    systems.remove(c);
+
+    long start = System.nanoTime();
+    await().atMost(Duration.ofSeconds(30)).until(() -> up(a) == 2 && up(b) == 2
+        && Cluster.get(a).state().getMembers().spliterator().estimateSize() == 2);
+    long downedAfterMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(Cluster.get(a).selfMember().status()).isEqualTo(MemberStatus.up());
+    assertThat(Cluster.get(b).selfMember().status()).isEqualTo(MemberStatus.up());
+    System.out.println("crashed member removed after " + downedAfterMs + " ms (down-after 2 s)");
+  }
+}
