@@ -3,6 +3,7 @@ package dev.tollgate.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.cluster.ClusterMembership;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.node.proxy.ProxyServer;
 import java.net.InetSocketAddress;
@@ -39,9 +40,10 @@ public final class GatewayNode {
    *     also carry {@code pekko.*} settings; {@code ConfigFactory.empty()} for none
    */
   public static CompletionStage<GatewayNode> start(NodeSettings settings, Config overrides, GatewayConfig config) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "tollgate", pekkoConfig(settings, overrides));
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterMembership.SYSTEM_NAME, pekkoConfig(settings, overrides));
     ProxyServer proxy;
     try {
+      ClusterMembership.join(system, settings.cluster());
       proxy = new ProxyServer(system, settings, config);
     } catch (RuntimeException e) {
       system.terminate();
@@ -55,14 +57,18 @@ public final class GatewayNode {
         });
   }
 
-  /** The actor system's config: node settings mapped onto Pekko, over the user's, over our defaults. */
+  /**
+   * The actor system's config: node settings mapped onto Pekko (proxy limits, cluster membership),
+   * over the user's, over our defaults.
+   */
   static Config pekkoConfig(NodeSettings settings, Config overrides) {
     NodeSettings.Proxy p = settings.proxy();
     Config derived = ConfigFactory.parseMap(Map.of(
         "pekko.http.server.parsing.max-uri-length", p.maxUriLength(),
         "pekko.http.server.parsing.max-header-value-length", p.maxHeaderBytes(),
         "pekko.http.server.idle-timeout", p.idleTimeout().toMillis() + "ms",
-        "pekko.http.host-connection-pool.max-connections", settings.upstreamPool().maxConnections()));
+        "pekko.http.host-connection-pool.max-connections", settings.upstreamPool().maxConnections()))
+        .withFallback(ClusterMembership.pekkoConfig(settings.cluster()));
     return derived
         .withFallback(overrides)
         .withFallback(ConfigFactory.parseResources(GatewayNode.class.getClassLoader(), "tollgate-node.conf"))

@@ -103,7 +103,7 @@ class CommandLineTest {
         routes:
           - {name: slow, match: {paths: [/]}, upstream: slow}
         """.formatted(slow.localAddress().getPort()));
-    try (NodeProcess node = NodeProcess.start(List.of("-Dtollgate.proxy.port=0", "-Dtollgate.proxy.host=127.0.0.1"),
+    try (NodeProcess node = NodeProcess.start(List.of("-Dtollgate.proxy.port=0", "-Dtollgate.proxy.host=127.0.0.1", "-Dtollgate.cluster.port=0"),
         "run", "--config", config.toString())) {
       int port = node.awaitPort();
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

@@ -24,7 +24,8 @@ class DemoSetupTest {
   @Test
   void theDemoRoutesEchoToBothUpstreamsAndPrintsWorkingCurlLines() throws Exception {
     NodeSettings defaults = NodeSettingsLoader.defaults();
-    NodeSettings settings = defaults.withProxy(defaults.proxy().withHost("127.0.0.1").withPort(0));
+    NodeSettings settings = defaults.withProxy(defaults.proxy().withHost("127.0.0.1").withPort(0))
+        .withCluster(defaults.cluster().withPort(0));
     DemoSetup demo = DemoSetup.start(settings, ConfigFactory.empty());
     try {
       ByteArrayOutputStream printed = new ByteArrayOutputStream();

@@ -79,7 +79,7 @@ class LargeBodyStreamingTest {
             upstream: bulk
         """.formatted(upstream.localAddress().getPort()));
     try (NodeProcess node = NodeProcess.start(
-        List.of("-Xmx256m", "-Dtollgate.proxy.port=0", "-Dtollgate.proxy.host=127.0.0.1"),
+        List.of("-Xmx256m", "-Dtollgate.proxy.port=0", "-Dtollgate.proxy.host=127.0.0.1", "-Dtollgate.cluster.port=0"),
         "run", "--config", config.toString())) {
       int port = node.awaitPort();
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
