@@ -87,10 +87,17 @@ public final class LeaseLedger {
   /**
    * The durable state of a book: restoring it keeps consumed usage, and outstanding leases stay
    * spent (their nodes may still return what they did not use).
+   *
+   * @param per the window as configured when the snapshot was taken ({@link CalendarWindow#per()})
    */
-  public record Snapshot(long windowId, long consumed, long lastLeaseId, List<HeldLease> outstanding) {
+  public record Snapshot(String per, long windowId, long consumed, long lastLeaseId, List<HeldLease> outstanding) {
 
     public Snapshot {
+      Objects.requireNonNull(per, "per");
+      if (consumed < 0 || lastLeaseId < 0) {
+        throw new IllegalArgumentException("consumed and lastLeaseId: " + consumed + ", " + lastLeaseId
+            + " (expected: 0 or more)");
+      }
       outstanding = List.copyOf(Objects.requireNonNull(outstanding, "outstanding"));
     }
   }
@@ -121,16 +128,26 @@ public final class LeaseLedger {
 
   /** A fresh book for the window containing {@code now}. */
   public static LeaseLedger open(long limit, CalendarWindow window, Terms terms, Instant now) {
-    return new LeaseLedger(limit, window, terms, new Snapshot(window.id(now), 0, 0, List.of()));
+    return new LeaseLedger(limit, window, terms, new Snapshot(window.per(), window.id(now), 0, 0, List.of()));
   }
 
-  /** The book as it was when {@code snapshot} was taken; the limit may have changed since. */
+  /**
+   * The book as it was when {@code snapshot} was taken; the limit may have changed since. If the
+   * window itself was reconfigured (say from {@code hour} to {@code month}), window ids are not
+   * comparable, so the book starts fresh in the window of its next call; lease ids keep increasing,
+   * so releases of the old leases return nothing.
+   */
   public static LeaseLedger restore(Snapshot snapshot, long limit, CalendarWindow window, Terms terms) {
-    return new LeaseLedger(limit, window, terms, Objects.requireNonNull(snapshot, "snapshot"));
+    Objects.requireNonNull(snapshot, "snapshot");
+    Objects.requireNonNull(window, "window");
+    if (!snapshot.per().equals(window.per())) {
+      snapshot = new Snapshot(window.per(), Long.MIN_VALUE, 0, snapshot.lastLeaseId(), List.of());
+    }
+    return new LeaseLedger(limit, window, terms, snapshot);
   }
 
   public Snapshot snapshot() {
-    return new Snapshot(windowId, consumed, lastLeaseId, leases);
+    return new Snapshot(window.per(), windowId, consumed, lastLeaseId, leases);
   }
 
   /**

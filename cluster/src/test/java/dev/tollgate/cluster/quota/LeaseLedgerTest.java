@@ -219,4 +219,19 @@ class LeaseLedgerTest {
     assertThat(restarted.remaining()).isZero();
     assertThat(restarted.grant("a", 10, 1_000_000, now).tokens()).isZero();
   }
+
+  @Test
+  void aReconfiguredWindowStartsAFreshBookWithLeaseIdsStillIncreasing() {
+    LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
+    Grant old = ledger.grant("a", 900, 1_000_000, now);
+
+    LeaseLedger monthly = LeaseLedger.restore(ledger.snapshot(), 1_000, CalendarWindow.of("month"), TERMS);
+    Grant fresh = monthly.grant("a", 1_000, 1_000_000, now);
+    monthly.release("a", old.leaseId(), 900, now);
+
+    assertThat(fresh.windowId()).isEqualTo(202611);
+    assertThat(fresh.tokens()).isEqualTo(1_000);
+    assertThat(fresh.leaseId()).isGreaterThan(old.leaseId());
+    assertThat(monthly.outstanding()).isEqualTo(1_000);
+  }
 }
