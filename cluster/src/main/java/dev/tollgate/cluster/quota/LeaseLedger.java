@@ -2,11 +2,7 @@ package dev.tollgate.cluster.quota;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -109,9 +105,8 @@ public final class LeaseLedger {
   private long windowId;
   private long consumed;
   private long lastLeaseId;
-  private final List<HeldLease> leases = new ArrayList<>();
-  /** Soft state: when each node last asked, for sharing the remaining budget between active nodes. */
-  private final Map<String, Instant> lastAsked = new HashMap<>();
+  private final HeldLeases leases;
+  private final LeaseSizing sizing;
 
   private LeaseLedger(long limit, CalendarWindow window, Terms terms, Snapshot state) {
     if (limit < 0) {
@@ -123,7 +118,8 @@ public final class LeaseLedger {
     this.windowId = state.windowId();
     this.consumed = state.consumed();
     this.lastLeaseId = state.lastLeaseId();
-    this.leases.addAll(state.outstanding());
+    this.leases = new HeldLeases(state.outstanding());
+    this.sizing = new LeaseSizing(terms);
   }
 
   /** A fresh book for the window containing {@code now}. */
@@ -147,7 +143,7 @@ public final class LeaseLedger {
   }
 
   public Snapshot snapshot() {
-    return new Snapshot(window.per(), windowId, consumed, lastLeaseId, leases);
+    return new Snapshot(window.per(), windowId, consumed, lastLeaseId, leases.toList());
   }
 
   /**
@@ -160,8 +156,7 @@ public final class LeaseLedger {
     requireNotNegative(wanted, "wanted");
     requireNotNegative(recentDemandPerSecond, "recentDemandPerSecond");
     catchUp(now);
-    long active = noteAsk(node, now);
-    long size = Math.min(wanted, leaseSize(active, recentDemandPerSecond));
+    long size = sizing.size(node, wanted, recentDemandPerSecond, remaining(), now);
     if (size == 0) {
       return new Grant(0, 0, now, windowId);
     }
@@ -181,27 +176,13 @@ public final class LeaseLedger {
     Objects.requireNonNull(node, "node");
     requireNotNegative(unusedTokens, "unusedTokens");
     catchUp(now);
-    long held = 0;
-    for (Iterator<HeldLease> it = leases.iterator(); it.hasNext(); ) {
-      HeldLease lease = it.next();
-      if (lease.node().equals(node) && lease.leaseId() <= leaseId) {
-        held += lease.tokens();
-        it.remove();
-      }
-    }
+    long held = leases.settle(node, leaseId);
     consumed += held - Math.min(unusedTokens, held);
   }
 
   /** Leases past their expiry become consumed: their tokens do not come back. */
   public void expire(Instant now) {
-    Objects.requireNonNull(now, "now");
-    for (Iterator<HeldLease> it = leases.iterator(); it.hasNext(); ) {
-      HeldLease lease = it.next();
-      if (!lease.expiresAt().isAfter(now)) {
-        consumed += lease.tokens();
-        it.remove();
-      }
-    }
+    consumed += leases.expire(Objects.requireNonNull(now, "now"));
   }
 
   /** If {@code now} is in a later window, starts it fresh: nothing consumed, old leases void. */
@@ -229,11 +210,7 @@ public final class LeaseLedger {
 
   /** Tokens in leases not yet returned or expired, as of the last call. */
   public long outstanding() {
-    long sum = 0;
-    for (HeldLease lease : leases) {
-      sum += lease.tokens();
-    }
-    return sum;
+    return leases.tokens();
   }
 
   /** What may still be granted in this window: {@code limit - consumed - outstanding}, at least 0. */
@@ -244,25 +221,6 @@ public final class LeaseLedger {
   private void catchUp(Instant now) {
     roll(now);
     expire(now);
-  }
-
-  /** Records the ask and returns how many nodes asked within one lease time-to-live (at least 1). */
-  private long noteAsk(String node, Instant now) {
-    lastAsked.put(node, now);
-    Instant activeSince = now.minus(terms.leaseTimeToLive());
-    lastAsked.values().removeIf(asked -> asked.isBefore(activeSince));
-    return Math.max(1, lastAsked.size());
-  }
-
-  private long leaseSize(long activeNodes, long demandPerSecond) {
-    long remaining = remaining();
-    if (remaining < activeNodes * terms.endgameFactor()) {
-      return Math.min(1, remaining);
-    }
-    // Sizing only, never safety: a double is precise enough here.
-    double horizonSeconds = terms.renewalHorizon().toNanos() / 1e9;
-    long forDemand = Math.max(1, (long) Math.ceil(demandPerSecond * horizonSeconds));
-    return Math.min(forDemand, remaining / activeNodes);
   }
 
   private static void requireNotNegative(long value, String name) {
