@@ -1,0 +1,178 @@
+package dev.tollgate.cluster.quota;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.LongSupplier;
+
+/**
+ * The node-side holder of one consumer's lease for one quota: request threads admit from it with a
+ * single atomic decrement, and the node asks the {@link LeaseLedger} for the next grant in the
+ * background once {@link #wantsRenewal()} says so.
+ *
+ * <p>Invariants:
+ *
+ * <ul>
+ *   <li>Across all threads, {@link #tryAcquire()} admits at most the tokens accepted from grants,
+ *       minus what {@link #drainUnused()} took; it admits nothing once the lease has expired.
+ *   <li>Grants of the same window top up the tokens and move the expiry to the newest grant's; a
+ *       grant of a later window voids what is left of the earlier one (it was not granted for this
+ *       window), and a grant of an earlier window is ignored.
+ *   <li>{@link #drainUnused()} reports the tokens it took together with the newest lease id they
+ *       came from, read atomically with respect to {@link #accept}, so the ledger settles exactly the
+ *       leases those tokens belong to.
+ * </ul>
+ *
+ * <p>{@link #tryAcquire()}, {@link #remaining()}, {@link #recordDemand()} and {@link
+ * #demandPerSecond()} are lock-free; {@link #accept} and {@link #drainUnused()} (once per grant)
+ * take this object's lock.
+ */
+public final class LocalLease {
+
+  /**
+   * What {@link #drainUnused()} took: hand it to {@link LeaseLedger#release} as {@code (leaseId,
+   * tokens)}. A lease id of 0 means nothing was ever granted.
+   */
+  public record Unused(long leaseId, long windowId, long tokens) {}
+
+  private static final int SLOTS = 10;
+  private static final int COUNT_BITS = 24;
+  private static final long COUNT_MASK = (1L << COUNT_BITS) - 1;
+
+  private final LongSupplier nanoClock;
+  private final double lowWaterFraction;
+  private final long renewalLeadNanos;
+  private final long slotNanos;
+  private final long startNanos;
+
+  private final AtomicLong tokens = new AtomicLong();
+  private volatile long expiresAtNanos;
+  private volatile long lastGrantTokens;
+  private long leaseId;
+  private long windowId = Long.MIN_VALUE;
+  /** Per slot: the slot number in the high bits, the requests seen in it in the low COUNT_BITS. */
+  private final AtomicLongArray demand = new AtomicLongArray(SLOTS);
+
+  /** Renews below 30 % of the last grant or within 1 s of expiry; measures demand over 1 s. */
+  public LocalLease(LongSupplier nanoClock) {
+    this(nanoClock, 0.3, Duration.ofSeconds(1), Duration.ofSeconds(1));
+  }
+
+  /**
+   * @param lowWaterFraction renew when fewer than this fraction of the last grant's tokens remain
+   * @param renewalLead renew when the lease expires within this
+   * @param demandWindow how far back {@link #demandPerSecond()} looks, in ten slots
+   */
+  public LocalLease(LongSupplier nanoClock, double lowWaterFraction, Duration renewalLead, Duration demandWindow) {
+    this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+    if (!(lowWaterFraction >= 0 && lowWaterFraction <= 1)) {
+      throw new IllegalArgumentException("lowWaterFraction: " + lowWaterFraction + " (expected: 0 to 1)");
+    }
+    this.lowWaterFraction = lowWaterFraction;
+    this.renewalLeadNanos = Objects.requireNonNull(renewalLead, "renewalLead").toNanos();
+    this.slotNanos = Objects.requireNonNull(demandWindow, "demandWindow").toNanos() / SLOTS;
+    if (slotNanos <= 0) {
+      throw new IllegalArgumentException("demandWindow: " + demandWindow + " (expected: a positive duration)");
+    }
+    this.startNanos = nanoClock.getAsLong();
+    this.expiresAtNanos = startNanos;
+  }
+
+  /**
+   * Takes in a grant from the ledger.
+   *
+   * @param now the node's wall-clock time, to turn the grant's expiry into the nanos clock
+   */
+  public synchronized void accept(LeaseLedger.Grant grant, Instant now) {
+    Objects.requireNonNull(grant, "grant");
+    if (grant.tokens() <= 0 || grant.windowId() < windowId) {
+      return;
+    }
+    long deadline = nanoClock.getAsLong() + Duration.between(now, grant.expiresAt()).toNanos();
+    if (grant.windowId() > windowId) {
+      tokens.set(grant.tokens());
+      windowId = grant.windowId();
+    } else {
+      tokens.addAndGet(grant.tokens());
+    }
+    leaseId = Math.max(leaseId, grant.leaseId());
+    lastGrantTokens = grant.tokens();
+    expiresAtNanos = deadline;
+  }
+
+  /** Admits one request if a token is left and the lease has not expired. */
+  public boolean tryAcquire() {
+    if (nanoClock.getAsLong() - expiresAtNanos >= 0) {
+      return false;
+    }
+    long left;
+    do {
+      left = tokens.get();
+      if (left <= 0) {
+        return false;
+      }
+    } while (!tokens.compareAndSet(left, left - 1));
+    return true;
+  }
+
+  /** Tokens left to admit; 0 once expired. */
+  public long remaining() {
+    return nanoClock.getAsLong() - expiresAtNanos >= 0 ? 0 : Math.max(0, tokens.get());
+  }
+
+  /**
+   * Whether to ask for the next grant now: fewer than the low-water fraction of the last grant is
+   * left, or the lease expires within the renewal lead (or never was granted).
+   */
+  public boolean wantsRenewal() {
+    long untilExpiry = expiresAtNanos - nanoClock.getAsLong();
+    return untilExpiry <= renewalLeadNanos || remaining() < Math.ceil(lastGrantTokens * lowWaterFraction);
+  }
+
+  /** Takes every token left, for returning to the ledger; afterwards nothing more is admitted. */
+  public synchronized Unused drainUnused() {
+    return new Unused(leaseId, windowId, tokens.getAndSet(0));
+  }
+
+  /** Counts one request that wanted this quota, admitted or not. */
+  public void recordDemand() {
+    long slot = slotAt(nanoClock.getAsLong());
+    int index = (int) (slot % SLOTS);
+    long seen;
+    long next;
+    do {
+      seen = demand.get(index);
+      if (seen >>> COUNT_BITS > slot) {
+        return; // a thread with a later clock reading already moved this slot on
+      }
+      boolean sameSlot = seen >>> COUNT_BITS == slot;
+      long count = sameSlot ? Math.min(COUNT_MASK, (seen & COUNT_MASK) + 1) : 1;
+      next = slot << COUNT_BITS | count;
+    } while (!demand.compareAndSet(index, seen, next));
+  }
+
+  /**
+   * Requests per second over the complete slots of the demand window (fewer while the lease is
+   * young; the current partial slot as if complete in the very first slot, which underestimates).
+   */
+  public long demandPerSecond() {
+    long current = slotAt(nanoClock.getAsLong());
+    long from = Math.max(0, current - SLOTS);
+    long until = current == 0 ? 1 : current;
+    long sum = 0;
+    for (int i = 0; i < SLOTS; i++) {
+      long value = demand.get(i);
+      long slot = value >>> COUNT_BITS;
+      if (slot >= from && slot < until) {
+        sum += value & COUNT_MASK;
+      }
+    }
+    return sum * 1_000_000_000L / ((until - from) * slotNanos);
+  }
+
+  private long slotAt(long nanos) {
+    return Math.max(0, nanos - startNanos) / slotNanos;
+  }
+}
