@@ -66,8 +66,7 @@ public final class GatewayNode {
     Config derived = ConfigFactory.parseMap(Map.of(
         "pekko.http.server.parsing.max-uri-length", p.maxUriLength(),
         "pekko.http.server.parsing.max-header-value-length", p.maxHeaderBytes(),
-        "pekko.http.server.idle-timeout", p.idleTimeout().toMillis() + "ms",
-        "pekko.http.host-connection-pool.max-connections", settings.upstreamPool().maxConnections()))
+        "pekko.http.server.idle-timeout", p.idleTimeout().toMillis() + "ms"))
         .withFallback(ClusterMembership.pekkoConfig(settings.cluster()));
     return derived
         .withFallback(overrides)

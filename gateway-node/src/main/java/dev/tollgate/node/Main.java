@@ -57,7 +57,7 @@ public final class Main implements Callable<Integer> {
         description = "Node settings (HOCON) over the defaults; -D properties and TOLLGATE_* variables override it.")
     Path settings;
 
-    NodeSettings load(PrintStream err) throws ConfigException {
+    NodeSettings load() throws ConfigException {
       NodeSettingsLoader.unknownEnvironmentVariables(System.getenv()).forEach(w -> log.warn("Ignored: {}", w));
       return NodeSettingsLoader.load(Optional.ofNullable(settings), System.getenv(), System.getProperties());
     }
@@ -83,7 +83,7 @@ public final class Main implements Callable<Integer> {
       NodeSettings settings;
       try {
         gateway = ConfigLoader.load(config);
-        settings = node.load(System.err);
+        settings = node.load();
       } catch (ConfigException e) {
         printErrors(e, System.err);
         return 1;
@@ -126,7 +126,7 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
       NodeSettings settings;
       try {
-        settings = node.load(System.err);
+        settings = node.load();
       } catch (ConfigException e) {
         printErrors(e, System.err);
         return 1;

@@ -21,7 +21,6 @@ import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
-import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpProtocols;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -143,7 +142,7 @@ final class ProxyHandler {
     }
     ex.outgoing = buildUpstreamRequest(ex, entry, route, entity);
     ex.resendable = entity.isKnownEmpty() || entity instanceof HttpEntity.Strict;
-    ex.idempotent = isIdempotent(ex.request.method()) || route.retryNonIdempotent;
+    ex.idempotent = ex.request.method().isIdempotent() || route.retryNonIdempotent;
     if (!ex.resendable && ex.idempotent && route.upstream.config.retries().max() > 0
         && length.isPresent() && length.getAsLong() <= RETRY_BUFFER_BYTES) {
       // A small body is read whole first, so that it can be sent again to another target.
@@ -166,18 +165,13 @@ final class ProxyHandler {
     return CompletableFuture.completedFuture(response);
   }
 
-  private static boolean isIdempotent(HttpMethod method) {
-    String m = method.value();
-    return m.equals("GET") || m.equals("HEAD") || m.equals("OPTIONS") || m.equals("PUT") || m.equals("DELETE") || m.equals("TRACE");
-  }
-
   private HttpRequest buildUpstreamRequest(Exchange ex, RouteTable.Entry<CompiledRoute> entry, CompiledRoute route, RequestEntity entity) {
     List<HttpHeader> headers = ex.forwardHeaders;
     HostHeader hostHeader = route.upstream.config.hostHeader();
     if (hostHeader.mode() == HostHeader.Mode.PRESERVE && ex.hostHeader != null) {
       headers.add(hostHeader(ex.hostHeader));
-    } else if (hostHeader.mode() == HostHeader.Mode.FIXED) {
-      headers.add(hostHeader(hostHeader.value()));
+    } else if (route.upstream.fixedHost != null) {
+      headers.add(route.upstream.fixedHost);
     }
     ConnectionInfo conn = ex.connection;
     headers.add(RawHeader.create("X-Forwarded-For", ForwardedHeaders.xForwardedFor(conn, ex.xForwardedFor)));

@@ -44,6 +44,8 @@ public final class ProxyServer {
   private final AtomicReference<CompiledConfig> config = new AtomicReference<>();
   private final ProxyHandler handler;
   private final SharedKillSwitch connections = KillSwitches.shared("proxy-connections");
+  /** One stage for every connection: a GraphStage makes fresh state each time it is materialized. */
+  private final HeadReadTimeout headReadTimeout;
   private volatile Tcp.ServerBinding binding;
 
   public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial) {
@@ -52,6 +54,7 @@ public final class ProxyServer {
     this.pools = new TargetPools(system, settings.upstreamPool());
     this.config.set(CompiledConfig.compile(initial, system, settings, pools));
     this.handler = new ProxyHandler(system, config::get, settings.proxy());
+    this.headReadTimeout = new HeadReadTimeout(settings.proxy().headerReadTimeout());
   }
 
   /** Swaps in a new config version; requests in flight finish on the old one. */
@@ -93,7 +96,7 @@ public final class ProxyServer {
         Http.get(system.classicSystem()).serverLayer(serverSettings, Optional.of(info.remote()), log);
     BidiFlow placebo = TLSPlacebo.getInstance();
     BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> stack =
-        http.atop(placebo).atop(BidiFlow.fromGraph(new HeadReadTimeout(settings.proxy().headerReadTimeout())));
+        http.atop(placebo).atop(BidiFlow.fromGraph(headReadTimeout));
     Flow<HttpRequest, HttpResponse, NotUsed> requests = handler.flow(info);
     return Flow.<ByteString>create().via(connections.flow()).via(stack.reversed().join(requests));
   }

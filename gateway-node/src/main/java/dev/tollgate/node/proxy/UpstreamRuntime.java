@@ -13,12 +13,17 @@ final class UpstreamRuntime {
   final Upstream config;
   final List<UpstreamTarget> targets;
   final Balancer balancer;
+  /** The {@code Host} header of {@code host_header: <value>}, built once; null for other modes. */
+  final org.apache.pekko.http.javadsl.model.headers.Host fixedHost;
   private final Map<UpstreamTarget, TargetPool> pools;
 
   UpstreamRuntime(Upstream config, List<UpstreamTarget> targets, Balancer balancer, TargetPools allPools) {
     this.config = config;
     this.targets = List.copyOf(targets);
     this.balancer = balancer;
+    this.fixedHost = config.hostHeader().mode() == dev.tollgate.config.HostHeader.Mode.FIXED
+        ? ProxyHandler.hostHeader(config.hostHeader().value())
+        : null;
     this.pools = new IdentityHashMap<>();
     for (UpstreamTarget t : targets) {
       pools.put(t, allPools.get(t.target(), config.timeouts()));
