@@ -14,6 +14,7 @@ import java.util.OptionalLong;
  * @param timeout the response timeout for this route, overriding the upstream's
  * @param maxBodyBytes the largest request body accepted, overriding the node default; larger gets 413
  * @param retryNonIdempotent allow retries of POST, PATCH and other non-idempotent methods
+ * @param rateLimit the route's own limits, counted per consumer or per client IP, on top of plans
  */
 public record Route(
     String name,
@@ -24,7 +25,8 @@ public record Route(
     String upstream,
     Optional<Duration> timeout,
     OptionalLong maxBodyBytes,
-    boolean retryNonIdempotent) {
+    boolean retryNonIdempotent,
+    Optional<RouteLimits> rateLimit) {
 
   public Route {
     Objects.requireNonNull(name, "name");
@@ -33,34 +35,40 @@ public record Route(
     Objects.requireNonNull(upstream, "upstream");
     Objects.requireNonNull(timeout, "timeout");
     Objects.requireNonNull(maxBodyBytes, "maxBodyBytes");
+    Objects.requireNonNull(rateLimit, "rateLimit");
   }
 
   /** A route with default settings for everything but its name, match and upstream. */
   public static Route of(String name, RouteMatch match, String upstream) {
-    return new Route(name, 0, match, false, Optional.empty(), upstream, Optional.empty(), OptionalLong.empty(), false);
+    return new Route(name, 0, match, false, Optional.empty(), upstream, Optional.empty(), OptionalLong.empty(), false, Optional.empty());
   }
 
   public Route withPriority(int p) {
-    return new Route(name, p, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent);
+    return new Route(name, p, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit);
   }
 
   public Route withStripPrefix(boolean s) {
-    return new Route(name, priority, match, s, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent);
+    return new Route(name, priority, match, s, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit);
   }
 
   public Route withRewrite(PathRewrite r) {
-    return new Route(name, priority, match, stripPrefix, Optional.of(r), upstream, timeout, maxBodyBytes, retryNonIdempotent);
+    return new Route(name, priority, match, stripPrefix, Optional.of(r), upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit);
   }
 
   public Route withTimeout(Duration t) {
-    return new Route(name, priority, match, stripPrefix, rewrite, upstream, Optional.of(t), maxBodyBytes, retryNonIdempotent);
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, Optional.of(t), maxBodyBytes, retryNonIdempotent, rateLimit);
   }
 
   public Route withMaxBodyBytes(long bytes) {
-    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, OptionalLong.of(bytes), retryNonIdempotent);
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, OptionalLong.of(bytes), retryNonIdempotent, rateLimit);
   }
 
   public Route withRetryNonIdempotent(boolean r) {
-    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, r);
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, r, rateLimit);
+  }
+
+  public Route withRateLimit(RouteLimits limits) {
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent,
+        Optional.of(limits));
   }
 }

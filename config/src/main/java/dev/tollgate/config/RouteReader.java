@@ -65,7 +65,8 @@ final class RouteReader {
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }
-    return Optional.of(new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBody, retryNonIdempotent));
+    return Optional.of(new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBody, retryNonIdempotent,
+        Optional.empty()));
   }
 
   private Optional<String> uniqueName(ConfigNode node) {

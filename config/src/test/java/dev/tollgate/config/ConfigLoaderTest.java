@@ -110,7 +110,8 @@ class ConfigLoaderTest {
         "orders",
         Optional.of(Duration.ofSeconds(10)),
         OptionalLong.of(2L * 1024 * 1024),
-        true));
+        true,
+        Optional.empty()));
     assertThat(config.routes().get(1)).isEqualTo(
         Route.of("profiles", RouteMatch.paths(PathMatch.regex("/users/([0-9]+)/profile")), "sessions")
             .withRewrite(new PathRewrite("^/users/([0-9]+)/profile$", "/profiles/$1")));
