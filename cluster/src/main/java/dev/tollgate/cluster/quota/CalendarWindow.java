@@ -9,9 +9,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The window a quota counts in: a UTC calendar month, or a fixed duration of one minute or more
- * counted from the Unix epoch ({@code hour} and {@code day} are the fixed durations 1h and 1d, which
- * coincide with UTC calendar hours and days because {@link Instant} has no leap seconds).
+ * The window a limit counts in: a UTC calendar month, or a fixed duration of one second or more
+ * counted from the Unix epoch ({@code second}, {@code minute}, {@code hour} and {@code day} are the
+ * fixed durations 1s, 1m, 1h and 1d, which coincide with UTC calendar minutes, hours and days because
+ * {@link Instant} has no leap seconds).
  *
  * <p>Invariants: for every instant {@code now}, {@code start(now) <= now < end(now)}; all instants
  * of one window share one {@link #id(Instant) id}, and ids grow with time. Ids are epoch-based
@@ -24,11 +25,11 @@ public record CalendarWindow(String per, Duration length) {
 
   private static final Pattern DURATION = Pattern.compile("([1-9][0-9]{0,9})([smhd])");
   private static final String EXPECTED =
-      "expected: hour, day, month, or a duration of at least 1 minute such as 5m, 1h, 1d, 30d";
+      "expected: second, minute, hour, day, month, or a duration of at least 1 second such as 1s, 5m, 1h, 30d";
 
   public CalendarWindow {
     Objects.requireNonNull(per, "per");
-    if (length != null && length.compareTo(Duration.ofMinutes(1)) < 0) {
+    if (length != null && length.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new IllegalArgumentException("per: \"" + per + "\" (" + EXPECTED + ")");
     }
   }
@@ -41,6 +42,10 @@ public record CalendarWindow(String per, Duration length) {
   public static CalendarWindow of(String per) {
     Objects.requireNonNull(per, "per");
     switch (per) {
+      case "second":
+        return new CalendarWindow(per, Duration.ofSeconds(1));
+      case "minute":
+        return new CalendarWindow(per, Duration.ofMinutes(1));
       case "hour":
         return new CalendarWindow(per, Duration.ofHours(1));
       case "day":

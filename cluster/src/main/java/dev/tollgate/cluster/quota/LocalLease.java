@@ -48,6 +48,8 @@ public final class LocalLease {
   private final long startNanos;
 
   private final AtomicLong tokens = new AtomicLong();
+  /** Moves on whenever tokens are voided or drained, so a refund of a token from before is dropped. */
+  private volatile long generation;
   private volatile long expiresAtNanos;
   private volatile long lastGrantTokens;
   private long leaseId;
@@ -92,6 +94,7 @@ public final class LocalLease {
     }
     long deadline = nanoClock.getAsLong() + Duration.between(now, grant.expiresAt()).toNanos();
     if (grant.windowId() > windowId) {
+      generation++;
       tokens.set(grant.tokens());
       windowId = grant.windowId();
     } else {
@@ -117,6 +120,25 @@ public final class LocalLease {
     return true;
   }
 
+  /**
+   * A stamp to read before {@link #tryAcquire()}, for {@link #refund(long)}: it changes when the
+   * tokens are voided by a later window or drained.
+   */
+  public long generation() {
+    return generation;
+  }
+
+  /**
+   * Puts back one token taken by {@link #tryAcquire()} but not used (another limit refused the
+   * request), unless the tokens were voided or drained since {@code generation} was read: then the
+   * token is lost, which errs towards admitting less.
+   */
+  public synchronized void refund(long generation) {
+    if (generation == this.generation) {
+      tokens.incrementAndGet();
+    }
+  }
+
   /** Tokens left to admit; 0 once expired. */
   public long remaining() {
     return nanoClock.getAsLong() - expiresAtNanos >= 0 ? 0 : Math.max(0, tokens.get());
@@ -127,13 +149,23 @@ public final class LocalLease {
    * left, or the lease expires within the renewal lead (or never was granted).
    */
   public boolean wantsRenewal() {
-    long untilExpiry = expiresAtNanos - nanoClock.getAsLong();
-    return untilExpiry <= renewalLeadNanos || remaining() < Math.ceil(lastGrantTokens * lowWaterFraction);
+    return expiresSoon() || runningLow();
+  }
+
+  /** Whether the lease expires within the renewal lead (or never was granted). */
+  public boolean expiresSoon() {
+    return expiresAtNanos - nanoClock.getAsLong() <= renewalLeadNanos;
+  }
+
+  /** Whether fewer than the low-water fraction of the last grant's tokens are left. */
+  public boolean runningLow() {
+    return remaining() < Math.ceil(lastGrantTokens * lowWaterFraction);
   }
 
   /** Takes every token left, for returning to the ledger; afterwards nothing more is admitted. */
   public synchronized Unused drainUnused() {
-    return new Unused(leaseId, windowId, tokens.getAndSet(0));
+    generation++;
+    return new Unused(leaseId, windowId, Math.max(0, tokens.getAndSet(0)));
   }
 
   /** Counts one request that wanted this quota, admitted or not. */

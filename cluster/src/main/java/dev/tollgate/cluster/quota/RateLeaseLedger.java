@@ -82,6 +82,30 @@ public final class RateLeaseLedger {
     return bucket.available();
   }
 
+  /** The bucket's capacity: the burst. */
+  public long capacity() {
+    return bucket.capacity();
+  }
+
+  /** Tokens added per period. */
+  public long requests() {
+    return bucket.requests();
+  }
+
+  /**
+   * How long until an ask is worth a lease of more than one token: until the bucket holds the
+   * endgame factor's tokens (or is full, if it holds fewer). A node refused for lack of tokens waits
+   * this long before asking again, rather than asking for every token as it trickles in.
+   */
+  public Duration untilWorthAsking() {
+    return bucket.timeUntil(Math.min(bucket.capacity(), terms.endgameFactor()));
+  }
+
+  /** How long until the bucket is full again, if nothing more is taken. */
+  public Duration untilFull() {
+    return bucket.timeUntil(bucket.capacity());
+  }
+
   /** Tokens in leases not yet returned or expired, as of the last call. */
   public long outstanding() {
     return leases.tokens();

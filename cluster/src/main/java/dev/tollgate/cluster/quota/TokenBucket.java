@@ -59,6 +59,11 @@ public final class TokenBucket {
     return capacity;
   }
 
+  /** Tokens added per refill period. */
+  public long requests() {
+    return requests;
+  }
+
   /** Tokens that could be taken now. */
   public long available() {
     refill();

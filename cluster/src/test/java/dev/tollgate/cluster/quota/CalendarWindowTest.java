@@ -78,11 +78,11 @@ class CalendarWindowTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"3 fortnights", "", "week", "0d", "59s", "1.5h", "-1h", "1H", "Month"})
+  @ValueSource(strings = {"3 fortnights", "", "week", "0d", "0s", "500ms", "1.5h", "-1h", "1H", "Month"})
   void rejectsWhatIsNotAWindow(String per) {
     assertThatThrownBy(() -> CalendarWindow.of(per))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("per: \"" + per + "\" (expected: hour, day, month, or a duration of at least 1 minute"
-            + " such as 5m, 1h, 1d, 30d)");
+        .hasMessage("per: \"" + per + "\" (expected: second, minute, hour, day, month, or a duration of at least 1 second"
+            + " such as 1s, 5m, 1h, 30d)");
   }
 }

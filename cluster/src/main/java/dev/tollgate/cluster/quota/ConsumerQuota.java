@@ -1,0 +1,296 @@
+package dev.tollgate.cluster.quota;
+
+import dev.tollgate.persistence.CborSerializable;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.state.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.state.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.state.javadsl.DurableStateBehavior;
+import org.apache.pekko.persistence.typed.state.javadsl.Effect;
+import org.apache.pekko.persistence.typed.state.javadsl.SignalHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sharded entity that owns the budgets of one consumer in one scope (its plan, or one route's
+ * limits for it), and hands nodes leases on them. Windows ({@link LeaseLedger}) are durable: the
+ * entity stores their books whole, once per change, which is once per lease granted or returned and
+ * never per request, so a restarted entity (another node, or a restarted cluster) still counts what
+ * was spent and what is leased out. Token buckets ({@link RateLeaseLedger}) live in memory.
+ *
+ * <p>A grant is answered only after its book is stored: a node never admits from a lease the
+ * database did not take. If storing fails (the database is down), the entity restarts with back-off
+ * and reloads; the asking nodes time out and follow their plan's {@code on_unavailable}.
+ *
+ * <p>Nodes send the limit's definition with each ask ({@link LimitSpec}), so the entity needs no
+ * configuration of its own; a book is opened by the first ask that names it.
+ */
+public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Command, ConsumerQuota.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "ConsumerQuota");
+
+  private static final Logger LOG = LoggerFactory.getLogger(ConsumerQuota.class);
+
+  /** What the entity is asked. */
+  public sealed interface Command extends CborSerializable permits Acquire, Release, Stop {}
+
+  /**
+   * One limit's part of a request: return what the node's lease did not use (when {@code
+   * releaseLeaseId > 0}), then grant up to {@code wanted} tokens.
+   *
+   * @param demandPerSecond the node's recent requests per second for this limit, to size the lease
+   * @param releaseLeaseId the newest lease id the returned tokens came from, or 0 for none
+   * @param releaseWindowId the window those tokens were granted for
+   * @param unused how many tokens come back
+   */
+  public record Ask(
+      LimitSpec limit, long wanted, long demandPerSecond, long releaseLeaseId, long releaseWindowId, long unused) {
+
+    public Ask {
+      Objects.requireNonNull(limit, "limit");
+    }
+
+    public static Ask grant(LimitSpec limit, long wanted, long demandPerSecond) {
+      return new Ask(limit, wanted, demandPerSecond, 0, 0, 0);
+    }
+
+    public static Ask release(LimitSpec limit, LocalLease.Unused unused) {
+      return new Ask(limit, 0, 0, unused.leaseId(), unused.windowId(), unused.tokens());
+    }
+  }
+
+  /** Asks for leases on some limits of this entity; answered with one grant per ask, in order. */
+  public record Acquire(String node, List<Ask> asks, ActorRef<Answer> replyTo) implements Command {
+
+    public Acquire {
+      Objects.requireNonNull(node, "node");
+      asks = List.copyOf(asks);
+      Objects.requireNonNull(replyTo, "replyTo");
+    }
+  }
+
+  /** Returns unused tokens (asks with nothing wanted); not answered. */
+  public record Release(String node, List<Ask> asks) implements Command {
+
+    public Release {
+      Objects.requireNonNull(node, "node");
+      asks = List.copyOf(asks);
+    }
+  }
+
+  /** Stops the entity once whatever it is storing is stored; sharding sends it to passivate. */
+  public record Stop() implements Command {}
+
+  /** The entity's answer to an {@link Acquire}. */
+  public record Answer(List<LeaseGrant> grants) implements CborSerializable {
+
+    public Answer {
+      grants = List.copyOf(grants);
+    }
+  }
+
+  /**
+   * A lease on one limit, possibly of zero tokens.
+   *
+   * @param available what the entity could still grant after this grant, across all nodes
+   * @param resetAt when a window ends, or when a bucket is full again
+   * @param retryAt when to ask again if this grant has no tokens: the end of a spent window, or when
+   *     a bucket has refilled enough for a lease worth asking for
+   */
+  public record LeaseGrant(
+      String limitId,
+      long leaseId,
+      long tokens,
+      Instant expiresAt,
+      long windowId,
+      long available,
+      Instant resetAt,
+      Instant retryAt) {
+
+    /** As {@link LocalLease#accept} takes it. */
+    public LeaseLedger.Grant asGrant() {
+      return new LeaseLedger.Grant(leaseId, tokens, expiresAt, windowId);
+    }
+  }
+
+  /** The durable part: the book of every window limit, by limit id. */
+  public record State(Map<String, LeaseLedger.Snapshot> windows) implements CborSerializable {
+
+    public static final State EMPTY = new State(Map.of());
+
+    public State {
+      windows = Map.copyOf(windows);
+    }
+  }
+
+  /**
+   * How leases are cut for windows and for buckets.
+   *
+   * @param restartBackoff the first and longest pause before the entity reloads after a storage
+   *     failure
+   */
+  public record Settings(
+      LeaseLedger.Terms windowTerms, LeaseLedger.Terms bucketTerms, Duration minRestartBackoff, Duration maxRestartBackoff) {
+
+    public static final Settings DEFAULT = new Settings(
+        LeaseLedger.Terms.DEFAULT,
+        new LeaseLedger.Terms(Duration.ofSeconds(1), Duration.ofMillis(100), 4),
+        Duration.ofMillis(200),
+        Duration.ofSeconds(5));
+  }
+
+  private final Settings settings;
+  private final Clock clock;
+  private final LongSupplier nanoClock;
+  /** Opened from the state lazily; dropped on recovery so they follow what is stored. */
+  private final Map<String, LeaseLedger> windows = new HashMap<>();
+  private final Map<String, RateLeaseLedger> buckets = new HashMap<>();
+
+  private ConsumerQuota(PersistenceId id, Settings settings, Clock clock, LongSupplier nanoClock) {
+    super(id, SupervisorStrategy.restartWithBackoff(settings.minRestartBackoff(), settings.maxRestartBackoff(), 0.2));
+    this.settings = settings;
+    this.clock = clock;
+    this.nanoClock = nanoClock;
+  }
+
+  /** The entity for {@code entityId}, as sharding or a test creates it. */
+  public static Behavior<Command> create(String entityId, Settings settings, Clock clock, LongSupplier nanoClock) {
+    PersistenceId id = PersistenceId.of(TYPE_KEY.name(), entityId);
+    return Behaviors.setup(ctx -> new ConsumerQuota(id, settings, clock, nanoClock));
+  }
+
+  /** Starts sharding of the entity on this node; the returned region routes envelopes to entities. */
+  public static ActorRef<ShardingEnvelope<Command>> initSharding(ActorSystem<?> system, Settings settings) {
+    return ClusterSharding.get(system).init(
+        Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, Clock.systemUTC(), System::nanoTime))
+            .withStopMessage(new Stop()));
+  }
+
+  @Override
+  public State emptyState() {
+    return State.EMPTY;
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> windows.clear())
+        .build();
+  }
+
+  @Override
+  public CommandHandler<Command, State> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState()
+        .onCommand(Acquire.class, this::onAcquire)
+        .onCommand(Release.class, this::onRelease)
+        .onCommand(Stop.class, (state, stop) -> Effect().stop())
+        .build();
+  }
+
+  private Effect<State> onAcquire(State state, Acquire acquire) {
+    Instant now = clock.instant();
+    boolean changed = false;
+    List<LeaseGrant> grants = new ArrayList<>(acquire.asks().size());
+    for (Ask ask : acquire.asks()) {
+      if (ask.limit().isBucket()) {
+        grants.add(bucketAsk(acquire.node(), ask, now));
+      } else {
+        LeaseLedger book = window(state, ask.limit(), now);
+        changed |= release(book, acquire.node(), ask, now);
+        LeaseLedger.Grant grant = ask.wanted() > 0
+            ? book.grant(acquire.node(), ask.wanted(), ask.demandPerSecond(), now)
+            : new LeaseLedger.Grant(0, 0, now, book.windowId());
+        changed |= grant.tokens() > 0;
+        Instant end = ask.limit().window().end(now);
+        grants.add(new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), grant.expiresAt(), grant.windowId(),
+            book.remaining(), end, book.remaining() > 0 ? now : end));
+      }
+    }
+    Answer answer = new Answer(grants);
+    if (!changed) {
+      return Effect().reply(acquire.replyTo(), answer);
+    }
+    return Effect().persist(snapshot(state)).thenReply(acquire.replyTo(), stored -> answer);
+  }
+
+  private Effect<State> onRelease(State state, Release release) {
+    Instant now = clock.instant();
+    boolean changed = false;
+    for (Ask ask : release.asks()) {
+      if (ask.limit().isBucket()) {
+        bucket(ask.limit()).release(release.node(), ask.releaseLeaseId(), ask.unused(), now);
+      } else {
+        changed |= release(window(state, ask.limit(), now), release.node(), ask, now);
+      }
+    }
+    return changed ? Effect().persist(snapshot(state)) : Effect().none();
+  }
+
+  private static boolean release(LeaseLedger book, String node, Ask ask, Instant now) {
+    book.roll(now);
+    if (ask.releaseLeaseId() <= 0 || ask.releaseWindowId() != book.windowId()) {
+      return false;
+    }
+    book.release(node, ask.releaseLeaseId(), ask.unused(), now);
+    return true;
+  }
+
+  private LeaseGrant bucketAsk(String node, Ask ask, Instant now) {
+    RateLeaseLedger book = bucket(ask.limit());
+    if (ask.releaseLeaseId() > 0) {
+      book.release(node, ask.releaseLeaseId(), ask.unused(), now);
+    }
+    LeaseLedger.Grant grant = ask.wanted() > 0
+        ? book.grant(node, ask.wanted(), ask.demandPerSecond(), now)
+        : new LeaseLedger.Grant(0, 0, now, 0);
+    long available = book.available();
+    return new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), grant.expiresAt(), 0, available,
+        now.plus(book.untilFull()), now.plus(grant.tokens() > 0 ? Duration.ZERO : book.untilWorthAsking()));
+  }
+
+  private LeaseLedger window(State state, LimitSpec limit, Instant now) {
+    LeaseLedger book = windows.get(limit.id());
+    if (book == null || book.limit() != limit.requests()) {
+      LeaseLedger.Snapshot stored = book != null ? book.snapshot() : state.windows().get(limit.id());
+      book = stored == null
+          ? LeaseLedger.open(limit.requests(), limit.window(), settings.windowTerms(), now)
+          : LeaseLedger.restore(stored, limit.requests(), limit.window(), settings.windowTerms());
+      windows.put(limit.id(), book);
+    }
+    return book;
+  }
+
+  private RateLeaseLedger bucket(LimitSpec limit) {
+    RateLeaseLedger book = buckets.get(limit.id());
+    if (book == null || book.capacity() != limit.burst() || book.requests() != limit.requests()) {
+      book = new RateLeaseLedger(
+          new TokenBucket(limit.burst(), limit.requests(), limit.period(), nanoClock), settings.bucketTerms());
+      buckets.put(limit.id(), book);
+    }
+    return book;
+  }
+
+  /** The stored books, with those this incarnation opened as they are now. */
+  private State snapshot(State stored) {
+    Map<String, LeaseLedger.Snapshot> books = new HashMap<>(stored.windows());
+    windows.forEach((id, book) -> books.put(id, book.snapshot()));
+    return new State(books);
+  }
+}

@@ -1,0 +1,477 @@
+package dev.tollgate.cluster.quota;
+
+import dev.tollgate.config.OnUnavailable;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's side of the quotas: it holds one {@link LocalLease} per limit of every scope it has
+ * seen lately, admits from them with atomic operations, and asks the scope's {@link ConsumerQuota}
+ * entity for more in the background before they run dry. A request waits for an entity only when
+ * its lease is empty (a miss): at the start of a window, and near the end of the budget, where the
+ * entity grants one token per ask.
+ *
+ * <p>When an entity's answer says its budget is spent, the node refuses locally until the window
+ * ends or the bucket has a token again (re-asking at most once per {@link Settings#recheckSpent()}).
+ * When an entity does not answer, the node spends what it holds, then follows the scope's {@code
+ * on_unavailable} for {@link Settings#unavailableBackoff()} before trying the entity again, and
+ * logs that it does. Leases a node stops using are returned after {@link Settings#idleRelease()}.
+ *
+ * <p>Thread-safe. {@link #admit} is non-blocking.
+ */
+public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LeasedQuotaClient.class);
+  private static final long SECOND = 1_000_000_000L;
+
+  /**
+   * @param unavailableBackoff how long to follow {@code on_unavailable} after an entity failed to
+   *     answer, before asking it again
+   * @param recheckSpent how long a spent budget is believed before asking the entity again (leases
+   *     returned by other nodes may have refilled it)
+   * @param idleRelease return a lease not used for this long
+   * @param forgetAfter drop a scope not used for this long
+   * @param maxAsks how many times one request asks before it is refused (only under heavy
+   *     contention at the very end of a budget)
+   */
+  public record Settings(
+      Duration unavailableBackoff, Duration recheckSpent, Duration idleRelease, Duration forgetAfter, int maxAsks) {
+
+    public static final Settings DEFAULT =
+        new Settings(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofMinutes(2), 8);
+  }
+
+  private final QuotaEntities entities;
+  private final Settings settings;
+  private final Clock clock;
+  private final LongSupplier nanoClock;
+  private final ConcurrentHashMap<String, ScopeState> scopes = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService sweeper;
+
+  public LeasedQuotaClient(QuotaEntities entities, Settings settings, Clock clock, LongSupplier nanoClock) {
+    this.entities = Objects.requireNonNull(entities, "entities");
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+    this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "tollgate-quota-sweeper");
+      t.setDaemon(true);
+      return t;
+    });
+    long period = Math.max(50, settings.idleRelease().toMillis() / 4);
+    sweeper.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public CompletionStage<Verdict> admit(List<QuotaScope> scopes) {
+    if (scopes.isEmpty()) {
+      throw new IllegalArgumentException("scopes: none (expected: at least one)");
+    }
+    CompletionStage<Attempt> result = admit(scopes.get(0), 0, true);
+    for (int i = 1; i < scopes.size(); i++) {
+      QuotaScope next = scopes.get(i);
+      result = result.thenCompose(before -> before.verdict().admitted()
+          ? admit(next, 0, true).thenApply(after -> before.and(after))
+          : CompletableFuture.completedFuture(before));
+    }
+    return result.thenApply(Attempt::verdict);
+  }
+
+  @Override
+  public CompletionStage<Void> releaseAll() {
+    scopes.values().forEach(this::release);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public void close() {
+    sweeper.shutdownNow();
+  }
+
+  /** How many scopes this node holds leases or state for; for tests and metrics. */
+  public int scopeCount() {
+    return scopes.size();
+  }
+
+  /** A decision on one scope, and how to put its tokens back if a later scope refuses. */
+  private record Attempt(Verdict verdict, ScopeState state, long[] generations) {
+
+    Attempt and(Attempt later) {
+      if (!later.verdict().admitted()) {
+        refund();
+      }
+      List<Verdict.LimitStatus> limits = new ArrayList<>(verdict.limits());
+      limits.addAll(later.verdict().limits());
+      Verdict v = later.verdict();
+      return new Attempt(new Verdict(v.outcome(), limits, v.limitedBy(), v.retryAfter(),
+          verdict.remote() || v.remote(), verdict.localShare() || v.localShare()), later.state(), later.generations());
+    }
+
+    void refund() {
+      if (generations != null) {
+        for (int i = 0; i < generations.length; i++) {
+          state.limits[i].lease.refund(generations[i]);
+        }
+      }
+    }
+  }
+
+  private CompletionStage<Attempt> admit(QuotaScope scope, int asked, boolean countDemand) {
+    ScopeState s = stateFor(scope);
+    long now = nanoClock.getAsLong();
+    s.lastUsedNanos = now;
+    LimitState[] limits = s.limits;
+    if (countDemand) {
+      for (LimitState l : limits) {
+        l.lease.recordDemand();
+      }
+    }
+    for (LimitState l : limits) {
+      if (l.spentUntilNanos - now > 0) {
+        return done(limited(s, l, l.spentUntilNanos - now, now, asked > 0));
+      }
+    }
+    long[] generations = new long[limits.length];
+    int taken = 0;
+    for (; taken < limits.length; taken++) {
+      generations[taken] = limits[taken].lease.generation();
+      if (!limits[taken].lease.tryAcquire()) {
+        break;
+      }
+    }
+    if (taken == limits.length) {
+      if (wantsRenewal(s, now)) {
+        ask(s);
+      }
+      return CompletableFuture.completedFuture(new Attempt(admitted(s, now, asked > 0, false), s, generations));
+    }
+    for (int i = 0; i < taken; i++) {
+      limits[i].lease.refund(generations[i]);
+    }
+    if (s.unavailableUntilNanos - now > 0) {
+      return done(unavailable(s, now, asked > 0));
+    }
+    if (asked >= settings.maxAsks()) {
+      return done(limited(s, limits[taken], SECOND, now, true));
+    }
+    return ask(s).handle((ignored, failure) -> admit(scope, asked + 1, false)).thenCompose(a -> a);
+  }
+
+  private static CompletionStage<Attempt> done(Verdict verdict) {
+    return CompletableFuture.completedFuture(new Attempt(verdict, null, null));
+  }
+
+  private ScopeState stateFor(QuotaScope scope) {
+    String id = scope.entityId();
+    ScopeState s = scopes.get(id);
+    if (s != null && (s.scope == scope || s.scope.equals(scope))) {
+      return s;
+    }
+    ScopeState fresh = new ScopeState(scope, nanoClock);
+    if (s == null) {
+      ScopeState raced = scopes.putIfAbsent(id, fresh);
+      return raced != null ? raced : fresh;
+    }
+    // The scope's limits changed (a new config version): start over with new leases.
+    if (scopes.replace(id, s, fresh)) {
+      release(s);
+      return fresh;
+    }
+    return scopes.getOrDefault(id, fresh);
+  }
+
+  private boolean wantsRenewal(ScopeState s, long now) {
+    if (s.pending != null) {
+      return false;
+    }
+    for (LimitState l : s.limits) {
+      if (l.spentUntilNanos - now <= 0
+          && (l.lease.runningLow() || (!l.expiresWithWindow && l.lease.expiresSoon()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Asks the entity for every limit that needs tokens, unless an ask is already on its way. */
+  private CompletionStage<Void> ask(ScopeState s) {
+    CompletableFuture<Void> mine;
+    List<ConsumerQuota.Ask> asks = new ArrayList<>(s.limits.length);
+    synchronized (s) {
+      if (s.pending != null) {
+        return s.pending;
+      }
+      long now = nanoClock.getAsLong();
+      for (LimitState l : s.limits) {
+        if (l.spentUntilNanos - now <= 0 && (l.lease.remaining() == 0 || l.lease.wantsRenewal())) {
+          asks.add(ConsumerQuota.Ask.grant(l.spec, Math.max(1, l.lease.demandPerSecond()), l.lease.demandPerSecond()));
+        }
+      }
+      if (asks.isEmpty()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      mine = new CompletableFuture<>();
+      s.pending = mine;
+    }
+    entities.acquire(s.scope.entityId(), asks).whenComplete((answer, failure) -> {
+      if (failure == null) {
+        apply(s, answer);
+      } else {
+        becameUnavailable(s, failure);
+      }
+      synchronized (s) {
+        s.pending = null;
+      }
+      mine.complete(null);
+    });
+    return mine;
+  }
+
+  private void apply(ScopeState s, ConsumerQuota.Answer answer) {
+    Instant wallNow = clock.instant();
+    long now = nanoClock.getAsLong();
+    s.unavailableUntilNanos = now;
+    for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
+      LimitState l = s.limit(grant.limitId());
+      if (l == null) {
+        continue;
+      }
+      l.lease.accept(grant.asGrant(), wallNow);
+      l.available = grant.available();
+      l.resetAtNanos = now + Duration.between(wallNow, grant.resetAt()).toNanos();
+      l.expiresWithWindow = !l.spec.isBucket() && !grant.expiresAt().isBefore(grant.resetAt());
+      if (grant.tokens() == 0 && grant.available() == 0 && l.lease.remaining() == 0) {
+        long retry = Math.max(1_000_000L, Duration.between(wallNow, grant.retryAt()).toNanos());
+        l.spentUntilNanos = now + Math.min(retry, settings.recheckSpent().toNanos());
+        l.retryAtNanos = now + retry;
+      }
+    }
+  }
+
+  private void becameUnavailable(ScopeState s, Throwable failure) {
+    long now = nanoClock.getAsLong();
+    boolean wasAvailable = s.unavailableUntilNanos - now <= 0;
+    s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
+    if (wasAvailable) {
+      LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
+          s.scope.entityId(), failure.toString(), s.scope.onUnavailable().name().toLowerCase(java.util.Locale.ROOT));
+    }
+  }
+
+  private Verdict admitted(ScopeState s, long now, boolean remote, boolean localShare) {
+    return new Verdict(Verdict.Outcome.ADMITTED, statuses(s, now), null, Duration.ZERO, remote, localShare);
+  }
+
+  private Verdict limited(ScopeState s, LimitState l, long retryNanos, long now, boolean remote) {
+    long retry = Math.max(retryNanos, l.retryAtNanos - now);
+    return new Verdict(Verdict.Outcome.LIMITED, statuses(s, now), l.status(now), Duration.ofNanos(Math.max(0, retry)),
+        remote, false);
+  }
+
+  private Verdict unavailable(ScopeState s, long now, boolean remote) {
+    if (s.scope.onUnavailable() == OnUnavailable.DENY) {
+      return new Verdict(Verdict.Outcome.UNAVAILABLE, statuses(s, now), s.limits[0].status(now),
+          Duration.ofNanos(s.unavailableUntilNanos - now), remote, false);
+    }
+    int nodes = entities.reachableNodes();
+    Instant wallNow = clock.instant();
+    synchronized (s) {
+      for (LimitState l : s.limits) {
+        if (!l.share(nodes, wallNow, nanoClock).canTake(wallNow)) {
+          return new Verdict(Verdict.Outcome.LIMITED, statuses(s, now), l.status(now),
+              l.share(nodes, wallNow, nanoClock).retryAfter(wallNow), remote, true);
+        }
+      }
+      for (LimitState l : s.limits) {
+        l.share(nodes, wallNow, nanoClock).take();
+      }
+    }
+    return admitted(s, now, remote, true);
+  }
+
+  private static List<Verdict.LimitStatus> statuses(ScopeState s, long now) {
+    List<Verdict.LimitStatus> statuses = new ArrayList<>(s.limits.length);
+    for (LimitState l : s.limits) {
+      statuses.add(l.status(now));
+    }
+    return statuses;
+  }
+
+  private void sweep() {
+    try {
+      long now = nanoClock.getAsLong();
+      long idle = settings.idleRelease().toNanos();
+      long forget = settings.forgetAfter().toNanos();
+      for (ScopeState s : scopes.values()) {
+        long unused = now - s.lastUsedNanos;
+        if (unused > forget) {
+          scopes.remove(s.scope.entityId(), s);
+          release(s);
+        } else if (unused > idle) {
+          release(s);
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.error("Quota lease sweep failed", e);
+    }
+  }
+
+  /** Returns every unused token of the scope's leases to its entity. */
+  private void release(ScopeState s) {
+    List<ConsumerQuota.Ask> returns = new ArrayList<>();
+    for (LimitState l : s.limits) {
+      if (l.lease.remaining() > 0) {
+        LocalLease.Unused unused = l.lease.drainUnused();
+        if (unused.tokens() > 0 && unused.leaseId() > 0) {
+          returns.add(ConsumerQuota.Ask.release(l.spec, unused));
+        }
+      }
+    }
+    if (!returns.isEmpty()) {
+      entities.release(s.scope.entityId(), returns);
+    }
+  }
+
+  /** What this node holds for one scope. */
+  private static final class ScopeState {
+    final QuotaScope scope;
+    final LimitState[] limits;
+    volatile long lastUsedNanos;
+    volatile long unavailableUntilNanos;
+    /** The ask on its way, if any; guarded by this. */
+    CompletableFuture<Void> pending;
+
+    ScopeState(QuotaScope scope, LongSupplier nanoClock) {
+      this.scope = scope;
+      this.limits = new LimitState[scope.limits().size()];
+      long now = nanoClock.getAsLong();
+      for (int i = 0; i < limits.length; i++) {
+        limits[i] = new LimitState(scope.limits().get(i), scope.names().get(i), nanoClock, now);
+      }
+      this.lastUsedNanos = now;
+      this.unavailableUntilNanos = now;
+    }
+
+    LimitState limit(String id) {
+      for (LimitState l : limits) {
+        if (l.spec.id().equals(id)) {
+          return l;
+        }
+      }
+      return null;
+    }
+  }
+
+  /** What this node holds for one limit of a scope. */
+  private static final class LimitState {
+    final LimitSpec spec;
+    final String name;
+    final LocalLease lease;
+    final long windowSeconds;
+    /** Until then the entity's budget is believed spent: refuse without asking. */
+    volatile long spentUntilNanos;
+    volatile long retryAtNanos;
+    volatile long available;
+    volatile long resetAtNanos;
+    volatile boolean expiresWithWindow;
+    /** This node's share while the entity is unavailable; guarded by the scope state. */
+    LocalShare share;
+
+    LimitState(LimitSpec spec, String name, LongSupplier nanoClock, long now) {
+      this.spec = spec;
+      this.name = name;
+      // A bucket's leases live one second: renew a quarter of a second ahead, not the default second.
+      this.lease = spec.isBucket()
+          ? new LocalLease(nanoClock, 0.3, Duration.ofMillis(250), Duration.ofSeconds(1))
+          : new LocalLease(nanoClock);
+      CalendarWindow window = spec.window();
+      this.windowSeconds = window.isCalendarMonth() ? 30L * 86400 : window.length().getSeconds();
+      this.spentUntilNanos = now;
+      this.retryAtNanos = now;
+      this.resetAtNanos = now;
+      this.available = spec.isBucket() ? spec.burst() : spec.requests();
+    }
+
+    Verdict.LimitStatus status(long now) {
+      long reset = Math.max(0, resetAtNanos - now);
+      return new Verdict.LimitStatus(name, spec.requests(), windowSeconds, lease.remaining() + available,
+          (reset + SECOND - 1) / SECOND);
+    }
+
+    LocalShare share(int nodes, Instant now, LongSupplier nanoClock) {
+      if (share == null || share.nodes != nodes) {
+        share = new LocalShare(spec, nodes, now, nanoClock, share);
+      }
+      return share;
+    }
+  }
+
+  /** Limit ÷ reachable nodes, counted on this node alone while the entity is unavailable. */
+  private static final class LocalShare {
+    final int nodes;
+    final LimitSpec spec;
+    final TokenBucket bucket;
+    final CalendarWindow window;
+    final long share;
+    long windowId;
+    long used;
+
+    LocalShare(LimitSpec spec, int nodes, Instant now, LongSupplier nanoClock, LocalShare before) {
+      this.nodes = nodes;
+      this.spec = spec;
+      if (spec.isBucket()) {
+        this.window = null;
+        this.share = Math.max(1, spec.burst() / nodes);
+        this.bucket = new TokenBucket(share, Math.max(1, spec.requests() / nodes), spec.period(), nanoClock);
+      } else {
+        this.window = spec.window();
+        this.share = Math.max(1, spec.requests() / nodes);
+        this.bucket = null;
+        this.windowId = window.id(now);
+        // Keep counting the window already under way when the number of reachable nodes changes.
+        this.used = before != null && before.windowId == windowId ? before.used : 0;
+      }
+    }
+
+    boolean canTake(Instant now) {
+      if (bucket != null) {
+        return bucket.available() > 0;
+      }
+      roll(now);
+      return used < share;
+    }
+
+    void take() {
+      if (bucket != null) {
+        bucket.take(1);
+      } else {
+        used++;
+      }
+    }
+
+    Duration retryAfter(Instant now) {
+      return bucket != null ? bucket.timeUntil(1) : Duration.between(now, window.end(now));
+    }
+
+    private void roll(Instant now) {
+      long id = window.id(now);
+      if (id != windowId) {
+        windowId = id;
+        used = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+package dev.tollgate.cluster.quota;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/** Reaches {@link ConsumerQuota} entities through Cluster Sharding, started on this node. */
+public final class ShardedQuotaEntities implements QuotaEntities {
+
+  private final ClusterSharding sharding;
+  private final Cluster cluster;
+  private final Duration askTimeout;
+  private final String node;
+
+  /** Starts the entity's sharding on {@code system}; asks fail after {@code askTimeout}. */
+  public ShardedQuotaEntities(ActorSystem<?> system, ConsumerQuota.Settings settings, Duration askTimeout) {
+    ConsumerQuota.initSharding(system, settings);
+    this.sharding = ClusterSharding.get(system);
+    this.cluster = Cluster.get(system);
+    this.askTimeout = Objects.requireNonNull(askTimeout, "askTimeout");
+    this.node = cluster.selfMember().uniqueAddress().address() + "#" + cluster.selfMember().uniqueAddress().longUid();
+  }
+
+  @Override
+  public String node() {
+    return node;
+  }
+
+  @Override
+  public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks) {
+    return sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId)
+        .ask(replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo), askTimeout);
+  }
+
+  @Override
+  public void release(String entityId, List<ConsumerQuota.Ask> asks) {
+    sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId).tell(new ConsumerQuota.Release(node, asks));
+  }
+
+  @Override
+  public int reachableNodes() {
+    var state = cluster.state();
+    long up = 0;
+    for (var member : state.getMembers()) {
+      if (member.status() == MemberStatus.up() || member.status() == MemberStatus.weaklyUp()) {
+        up++;
+      }
+    }
+    return (int) Math.max(1, up - state.getUnreachable().size());
+  }
+}

@@ -1,0 +1,229 @@
+package dev.tollgate.cluster.quota;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.tollgate.cluster.quota.ConsumerQuota.Acquire;
+import dev.tollgate.cluster.quota.ConsumerQuota.Answer;
+import dev.tollgate.cluster.quota.ConsumerQuota.Ask;
+import dev.tollgate.cluster.quota.ConsumerQuota.LeaseGrant;
+import dev.tollgate.persistence.Database;
+import dev.tollgate.persistence.DatabaseSchema;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The entity on a real H2 file and a real PostgreSQL, every message through CBOR: leases are cut
+ * from the budget, stored per grant, and a restarted entity still counts what was spent and what is
+ * leased out.
+ */
+class ConsumerQuotaTest {
+
+  static final LimitSpec DAILY = new LimitSpec("window/86400s", 1000, "day", 0);
+  static final LimitSpec BUCKET = new LimitSpec("bucket/1s", 5, "1s", 10);
+
+  static EmbeddedPostgres postgres;
+
+  @TempDir
+  static Path dataDir;
+
+  @BeforeAll
+  static void startPostgres() throws Exception {
+    postgres = EmbeddedPostgres.start();
+  }
+
+  @AfterAll
+  static void stopPostgres() throws Exception {
+    postgres.close();
+  }
+
+  static Stream<Arguments> databases() {
+    return Stream.of(
+        Arguments.of("H2 file", Database.h2(dataDir)),
+        Arguments.of("PostgreSQL", Database.postgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres")));
+  }
+
+  /** A wall clock and a nanos clock that move only when told. */
+  static final class TestClock extends Clock {
+    final AtomicLong nanos = new AtomicLong();
+    final Instant start = Instant.parse("2026-11-22T10:00:00Z");
+
+    void advance(Duration d) {
+      nanos.addAndGet(d.toNanos());
+    }
+
+    @Override
+    public Instant instant() {
+      return start.plusNanos(nanos.get());
+    }
+
+    @Override
+    public ZoneOffset getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  static ActorTestKit system(Database database) throws Exception {
+    DatabaseSchema.create(database);
+    Config config = database.pekkoConfig(4)
+        // Every message goes through its serializer, as it would between nodes.
+        .withFallback(ConfigFactory.parseString("pekko.actor.serialize-messages = on\npekko.loglevel = WARNING"))
+        .withFallback(ConfigFactory.load());
+    return ActorTestKit.create("quota", config);
+  }
+
+  final TestClock clock = new TestClock();
+
+  ActorRef<ConsumerQuota.Command> spawn(ActorTestKit kit, String id) {
+    return kit.spawn(ConsumerQuota.create(id, ConsumerQuota.Settings.DEFAULT, clock, clock.nanos::get));
+  }
+
+  static LeaseGrant acquire(ActorTestKit kit, ActorRef<ConsumerQuota.Command> entity, String node, Ask ask) {
+    TestProbe<Answer> probe = kit.createTestProbe();
+    entity.tell(new Acquire(node, List.of(ask), probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(15)).grants().get(0);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("databases")
+  void aRestartedEntityKeepsTheDaysUsageAndTheLeasesOutstanding(String name, Database database) throws Exception {
+    String id = "c:acme-" + System.nanoTime();
+    ActorTestKit first = system(database);
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(first, id);
+      long granted = 0;
+      long releasedUpTo = 0;
+      // Node a spends 900 in leases of 100 and returns nothing unused.
+      while (granted < 900) {
+        LeaseGrant grant = acquire(first, entity, "a", Ask.grant(DAILY, 100, 400));
+        assertThat(grant.tokens()).isEqualTo(100);
+        granted += grant.tokens();
+        releasedUpTo = grant.leaseId();
+      }
+      acquire(first, entity, "a", new Ask(DAILY, 0, 0, releasedUpTo, 0, 0));
+      // Node b holds a lease of 40 when everything stops.
+      LeaseGrant held = acquire(first, entity, "b", Ask.grant(DAILY, 40, 160));
+      assertThat(held.tokens()).isEqualTo(40);
+      assertThat(held.available()).isEqualTo(60);
+    } finally {
+      first.shutdownTestKit();
+    }
+
+    ActorTestKit second = system(database);
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(second, id);
+      long more = 0;
+      for (int i = 0; i < 200; i++) {
+        more += acquire(second, entity, "c", Ask.grant(DAILY, 1000, 100_000)).tokens();
+      }
+      assertThat(more).as("900 spent and 40 leased out of 1000").isEqualTo(60);
+      // b returns 30 of its 40: they can be granted again.
+      acquire(second, entity, "b", new Ask(DAILY, 0, 0, 10_000, clock.instant().getEpochSecond() / 86400, 30));
+      assertThat(acquire(second, entity, "c", Ask.grant(DAILY, 1000, 100_000)).tokens()).isEqualTo(30);
+    } finally {
+      second.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void leasesAreSizedByDemandAndShrinkToOneTokenAtTheEnd() throws Exception {
+    ActorTestKit kit = system(Database.h2(dataDir));
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(kit, "c:sizing");
+      LeaseGrant first = acquire(kit, entity, "a", Ask.grant(DAILY, 1000, 40));
+      assertThat(first.tokens()).as("250 ms of 40 requests per second").isEqualTo(10);
+      assertThat(first.expiresAt()).isEqualTo(clock.instant().plusSeconds(5));
+      assertThat(first.resetAt()).isEqualTo(Instant.parse("2026-11-23T00:00:00Z"));
+      long total = first.tokens();
+      long ones = 0;
+      for (int i = 0; i < 2000 && total < 1000; i++) {
+        LeaseGrant grant = acquire(kit, entity, "a", Ask.grant(DAILY, 7, 2000));
+        total += grant.tokens();
+        ones += grant.tokens() == 1 ? 1 : 0;
+      }
+      assertThat(total).isEqualTo(1000);
+      assertThat(ones).as("one token per ask below 4 left for the one active node").isEqualTo(3);
+      LeaseGrant none = acquire(kit, entity, "a", Ask.grant(DAILY, 1000, 2000));
+      assertThat(none.tokens()).isZero();
+      assertThat(none.available()).isZero();
+      assertThat(none.retryAt()).as("spent until the day ends").isEqualTo(Instant.parse("2026-11-23T00:00:00Z"));
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void anExpiredLeaseStaysSpentAndTheNextWindowStartsFull() throws Exception {
+    ActorTestKit kit = system(Database.h2(dataDir));
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(kit, "c:expiry");
+      assertThat(acquire(kit, entity, "a", Ask.grant(DAILY, 500, 2000)).tokens()).isEqualTo(500);
+      clock.advance(Duration.ofSeconds(6));
+      // a died holding 500: they are not given back.
+      assertThat(acquire(kit, entity, "b", Ask.grant(DAILY, 1000, 100_000)).tokens()).isEqualTo(500);
+      clock.advance(Duration.ofDays(1));
+      assertThat(acquire(kit, entity, "b", Ask.grant(DAILY, 1000, 100_000)).tokens()).isEqualTo(1000);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void bucketsLendFromTheBurstAndSayWhenATokenIsBack() throws Exception {
+    ActorTestKit kit = system(Database.h2(dataDir));
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(kit, "c:bucket");
+      LeaseGrant first = acquire(kit, entity, "a", Ask.grant(BUCKET, 100, 1_000_000));
+      assertThat(first.tokens()).isEqualTo(10);
+      LeaseGrant none = acquire(kit, entity, "a", Ask.grant(BUCKET, 100, 1_000_000));
+      assertThat(none.tokens()).isZero();
+      assertThat(Duration.between(clock.instant(), none.retryAt()))
+          .as("until 4 tokens are back: a lease worth asking for").isEqualTo(Duration.ofMillis(800));
+      assertThat(Duration.between(clock.instant(), none.resetAt())).isEqualTo(Duration.ofSeconds(2));
+      clock.advance(Duration.ofMillis(600));
+      assertThat(acquire(kit, entity, "a", Ask.grant(BUCKET, 100, 1_000_000)).tokens())
+          .as("3 tokens back, below the endgame: one per ask").isEqualTo(1);
+      clock.advance(Duration.ofMillis(800));
+      assertThat(acquire(kit, entity, "a", Ask.grant(BUCKET, 100, 1_000_000)).tokens()).isEqualTo(6);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void raisingTheLimitKeepsWhatWasSpent() throws Exception {
+    ActorTestKit kit = system(Database.h2(dataDir));
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(kit, "c:raise");
+      assertThat(acquire(kit, entity, "a", Ask.grant(DAILY, 1000, 100_000)).tokens()).isEqualTo(1000);
+      LimitSpec raised = new LimitSpec(DAILY.id(), 1500, "day", 0);
+      LeaseGrant more = acquire(kit, entity, "a", Ask.grant(raised, 1000, 100_000));
+      assertThat(more.tokens()).isEqualTo(500);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+}
