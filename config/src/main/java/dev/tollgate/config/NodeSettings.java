@@ -9,13 +9,68 @@ import java.util.Objects;
  * optional file, {@code TOLLGATE_...} environment variables and {@code -D} system properties. See
  * {@link NodeSettingsLoader}.
  */
-public record NodeSettings(Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Duration shutdownGrace) {
+public record NodeSettings(
+    Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Duration shutdownGrace) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
     Objects.requireNonNull(upstreamPool, "upstreamPool");
     Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(storage, "storage");
+    Objects.requireNonNull(quota, "quota");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+  }
+
+  /**
+   * Where durable state lives: an embedded H2 file under {@code dataDir}, or, when {@code
+   * postgresUrl} is set, a PostgreSQL database the nodes of a cluster share.
+   */
+  public record Storage(
+      java.nio.file.Path dataDir, String postgresUrl, String postgresUser, String postgresPassword, int maxConnections) {
+    public Storage {
+      Objects.requireNonNull(dataDir, "dataDir");
+      Objects.requireNonNull(postgresUrl, "postgresUrl");
+      Objects.requireNonNull(postgresUser, "postgresUser");
+      Objects.requireNonNull(postgresPassword, "postgresPassword");
+      if (maxConnections < 1) {
+        throw new IllegalArgumentException("maxConnections must be at least 1");
+      }
+    }
+
+    public boolean usesPostgres() {
+      return !postgresUrl.isEmpty();
+    }
+
+    public Storage withDataDir(java.nio.file.Path d) {
+      return new Storage(d, postgresUrl, postgresUser, postgresPassword, maxConnections);
+    }
+
+    public Storage withPostgres(String url, String user, String password) {
+      return new Storage(dataDir, url, user, password, maxConnections);
+    }
+
+    @Override
+    public String toString() {
+      return "Storage[dataDir=" + dataDir + ", postgresUrl=" + postgresUrl + ", postgresUser=" + postgresUser
+          + ", maxConnections=" + maxConnections + "]"; // never the password
+    }
+  }
+
+  /**
+   * How a node deals with quota entities.
+   *
+   * @param askTimeout how long a request waits for an entity before {@code on_unavailable} applies
+   * @param unavailableBackoff how long {@code on_unavailable} is followed before asking again
+   * @param idleRelease a lease unused this long is returned
+   * @param passivateAfter entities asked nothing this long leave memory
+   */
+  public record Quota(Duration askTimeout, Duration unavailableBackoff, Duration idleRelease, Duration passivateAfter) {
+    public Quota {
+      Objects.requireNonNull(askTimeout, "askTimeout");
+      Objects.requireNonNull(unavailableBackoff, "unavailableBackoff");
+      Objects.requireNonNull(idleRelease, "idleRelease");
+      Objects.requireNonNull(passivateAfter, "passivateAfter");
+    }
   }
 
   /**
@@ -121,14 +176,22 @@ public record NodeSettings(Proxy proxy, UpstreamPool upstreamPool, Cluster clust
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, shutdownGrace);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, shutdownGrace);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, shutdownGrace);
+  }
+
+  public NodeSettings withStorage(Storage s) {
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, shutdownGrace);
+  }
+
+  public NodeSettings withQuota(Quota q) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, shutdownGrace);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, d);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d);
   }
 }

@@ -199,9 +199,23 @@ public final class NodeSettingsLoader {
         r.read("tollgate.cluster.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 25520),
         r.read("tollgate.cluster.seeds", "a list of \"host:port\" addresses such as [\"10.0.0.5:25520\"]", r::hostPorts, List.of()),
         r.read("tollgate.cluster.down-after", "a positive duration such as 10s", r::positiveDuration, Duration.ofSeconds(10)));
+    NodeSettings.Storage storage = new NodeSettings.Storage(
+        r.read("tollgate.storage.data-dir", "a directory path such as \"data\" or \"/var/lib/tollgate\"",
+            p -> Path.of(r.nonEmptyString(p)), Path.of("data")),
+        r.read("tollgate.storage.postgres-url", "empty, or a JDBC URL such as \"jdbc:postgresql://db:5432/tollgate\"",
+            r::postgresUrl, ""),
+        r.read("tollgate.storage.postgres-user", "a user name", r::nonEmptyString, "tollgate"),
+        r.read("tollgate.storage.postgres-password", "a string", r::string, ""),
+        r.read("tollgate.storage.max-connections", "a number 1..1000", p -> r.intIn(p, 1, 1000), 8));
+    NodeSettings.Quota quota = new NodeSettings.Quota(
+        r.read("tollgate.quota.ask-timeout", "a positive duration such as 500ms", r::positiveDuration, Duration.ofMillis(500)),
+        r.read("tollgate.quota.unavailable-backoff", "a positive duration such as 1s", r::positiveDuration, Duration.ofSeconds(1)),
+        r.read("tollgate.quota.idle-release", "a positive duration such as 1s", r::positiveDuration, Duration.ofSeconds(1)),
+        r.read("tollgate.quota.passivate-after", "a duration of at least 10s, such as 2m",
+            p -> r.durationAtLeast(p, Duration.ofSeconds(10)), Duration.ofMinutes(2)));
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
-    return new NodeSettings(proxy, pool, cluster, grace);
+    return new NodeSettings(proxy, pool, cluster, storage, quota, grace);
   }
 
   /** Reads settings one by one, turning every bad value into an error and a stand-in default. */
@@ -242,6 +256,26 @@ public final class NodeSettingsLoader {
         throw new IllegalArgumentException("blank");
       }
       return s;
+    }
+
+    String string(String path) {
+      return config.getString(path);
+    }
+
+    String postgresUrl(String path) {
+      String s = config.getString(path);
+      if (!s.isEmpty() && !s.startsWith("jdbc:postgresql://")) {
+        throw new IllegalArgumentException("not a PostgreSQL JDBC URL");
+      }
+      return s;
+    }
+
+    Duration durationAtLeast(String path, Duration min) {
+      Duration d = config.getDuration(path);
+      if (d.compareTo(min) < 0) {
+        throw new IllegalArgumentException("too short");
+      }
+      return d;
     }
 
     int intIn(String path, int min, int max) {
