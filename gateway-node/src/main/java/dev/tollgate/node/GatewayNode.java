@@ -4,8 +4,14 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.cluster.ClusterMembership;
+import dev.tollgate.cluster.quota.ConsumerQuota;
+import dev.tollgate.cluster.quota.LeasedQuotaClient;
+import dev.tollgate.cluster.quota.ShardedQuotaEntities;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.node.proxy.ProxyServer;
+import dev.tollgate.persistence.Database;
+import dev.tollgate.persistence.DatabaseSchema;
+import java.time.Clock;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -16,19 +22,25 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One running Tollgate node: its actor system and its proxy listener. */
+/**
+ * One running Tollgate node: its actor system (a cluster member, with the quota entities' sharding
+ * and their database), the node's side of the quotas, and its proxy listener.
+ */
 public final class GatewayNode {
 
   private static final Logger log = LoggerFactory.getLogger(GatewayNode.class);
 
   private final ActorSystem<Void> system;
   private final ProxyServer proxy;
+  private final LeasedQuotaClient quota;
   private final InetSocketAddress proxyAddress;
   private final NodeSettings settings;
 
-  private GatewayNode(ActorSystem<Void> system, ProxyServer proxy, InetSocketAddress proxyAddress, NodeSettings settings) {
+  private GatewayNode(ActorSystem<Void> system, ProxyServer proxy, LeasedQuotaClient quota, InetSocketAddress proxyAddress,
+      NodeSettings settings) {
     this.system = system;
     this.proxy = proxy;
+    this.quota = quota;
     this.proxyAddress = proxyAddress;
     this.settings = settings;
   }
@@ -40,34 +52,91 @@ public final class GatewayNode {
    *     also carry {@code pekko.*} settings; {@code ConfigFactory.empty()} for none
    */
   public static CompletionStage<GatewayNode> start(NodeSettings settings, Config overrides, GatewayConfig config) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterMembership.SYSTEM_NAME, pekkoConfig(settings, overrides));
+    Database database = database(settings.storage());
+    createSchema(database);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterMembership.SYSTEM_NAME,
+        pekkoConfig(settings, overrides, database));
     ProxyServer proxy;
+    LeasedQuotaClient quota;
     try {
       ClusterMembership.join(system, settings.cluster());
-      proxy = new ProxyServer(system, settings, config);
+      NodeSettings.Quota q = settings.quota();
+      ShardedQuotaEntities entities = new ShardedQuotaEntities(system, ConsumerQuota.Settings.DEFAULT, q.askTimeout());
+      quota = new LeasedQuotaClient(entities,
+          new LeasedQuotaClient.Settings(q.unavailableBackoff(), Duration.ofSeconds(1), q.idleRelease(),
+              q.passivateAfter(), LeasedQuotaClient.Settings.DEFAULT.maxAsks()),
+          Clock.systemUTC(), System::nanoTime);
+      proxy = new ProxyServer(system, settings, config, quota);
     } catch (RuntimeException e) {
       system.terminate();
       throw e;
     }
     return proxy.start()
-        .thenApply(address -> new GatewayNode(system, proxy, address, settings))
+        .thenApply(address -> new GatewayNode(system, proxy, quota, address, settings))
         .exceptionallyCompose(e -> {
+          quota.close();
           system.terminate();
           return CompletableFuture.failedFuture(e);
         });
+  }
+
+  /** The database of the node's durable state: PostgreSQL when configured, else H2 under the data dir. */
+  static Database database(NodeSettings.Storage storage) {
+    return storage.usesPostgres()
+        ? Database.postgres(storage.postgresUrl(), storage.postgresUser(), storage.postgresPassword())
+        : Database.h2(storage.dataDir());
+  }
+
+  /**
+   * Creates the persistence tables if they are missing. A database that cannot be reached does not
+   * stop the node: it proxies, and quotas follow their plans' {@code on_unavailable} until the
+   * database answers (the entities retry with back-off, and the schema is tried again then).
+   */
+  private static void createSchema(Database database) {
+    try {
+      DatabaseSchema.create(database);
+      log.info("Durable state in {}", database);
+    } catch (java.sql.SQLException | RuntimeException e) {
+      log.error("Cannot create the schema in {}: {}. Proxying goes on; quotas follow on_unavailable until the database"
+          + " is back, and the schema is retried in the background.", database, e.toString());
+      Thread retry = new Thread(() -> retrySchema(database), "tollgate-schema-retry");
+      retry.setDaemon(true);
+      retry.start();
+    }
+  }
+
+  private static void retrySchema(Database database) {
+    long pause = 1000;
+    while (true) {
+      try {
+        Thread.sleep(pause);
+        DatabaseSchema.create(database);
+        log.info("Schema created in {}; durable state is available", database);
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (java.sql.SQLException | RuntimeException e) {
+        pause = Math.min(pause * 2, 30_000);
+        log.warn("Database {} still unavailable: {}", database, e.toString());
+      }
+    }
   }
 
   /**
    * The actor system's config: node settings mapped onto Pekko (proxy limits, cluster membership),
    * over the user's, over our defaults.
    */
-  static Config pekkoConfig(NodeSettings settings, Config overrides) {
+  static Config pekkoConfig(NodeSettings settings, Config overrides, Database database) {
     NodeSettings.Proxy p = settings.proxy();
     Config derived = ConfigFactory.parseMap(Map.of(
         "pekko.http.server.parsing.max-uri-length", p.maxUriLength(),
         "pekko.http.server.parsing.max-header-value-length", p.maxHeaderBytes(),
-        "pekko.http.server.idle-timeout", p.idleTimeout().toMillis() + "ms"))
-        .withFallback(ClusterMembership.pekkoConfig(settings.cluster()));
+        "pekko.http.server.idle-timeout", p.idleTimeout().toMillis() + "ms",
+        "pekko.cluster.sharding.passivation.default-idle-strategy.idle-entity.timeout",
+        settings.quota().passivateAfter().toMillis() + "ms"))
+        .withFallback(ClusterMembership.pekkoConfig(settings.cluster()))
+        .withFallback(database.pekkoConfig(settings.storage().maxConnections()));
     return derived
         .withFallback(overrides)
         .withFallback(ConfigFactory.parseResources(GatewayNode.class.getClassLoader(), "tollgate-node.conf"))
@@ -105,6 +174,9 @@ public final class GatewayNode {
   public CompletionStage<Boolean> shutdown(Duration grace) {
     log.info("Stopping: no new connections; waiting up to {} ms for {} requests in flight", grace.toMillis(), proxy.inFlight());
     return proxy.drain(grace).thenCompose(clean -> {
+      // Unused tokens go back to their entities, so the nodes that stay can spend them.
+      quota.releaseAll();
+      quota.close();
       system.terminate();
       return system.getWhenTerminated().thenApply(done -> clean);
     });

@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -56,7 +57,11 @@ final class NodeProcess implements AutoCloseable {
     command.add(classPath);
     command.add(Main.class.getName());
     command.addAll(List.of(args));
-    return new NodeProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    // Each node keeps its embedded database in a directory of its own, not in the working directory.
+    builder.environment().putIfAbsent("TOLLGATE_STORAGE_DATA_DIR",
+        Files.createTempDirectory("tollgate-node-data").toString());
+    return new NodeProcess(builder.start());
   }
 
   int awaitPort() throws Exception {

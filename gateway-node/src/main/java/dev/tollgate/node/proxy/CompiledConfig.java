@@ -4,6 +4,9 @@ import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Target;
 import dev.tollgate.config.Upstream;
+import dev.tollgate.node.identity.CallerIdentifier;
+import dev.tollgate.node.identity.StaticApiKeys;
+import dev.tollgate.node.quota.QuotaPolicy;
 import dev.tollgate.node.route.RouteTable;
 import dev.tollgate.node.upstream.ActiveHealthChecker;
 import dev.tollgate.node.upstream.Balancers;
@@ -17,7 +20,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
  * One config version made ready for requests: the route table, every upstream's balancer and
- * pools, and its active health checks. Immutable once built; a new version is swapped in whole, and
+ * pools, its active health checks, who callers are and which limits they meet. Immutable once built; a new version is swapped in whole, and
  * requests in flight finish on the version they started with.
  */
 final class CompiledConfig implements AutoCloseable {
@@ -25,11 +28,15 @@ final class CompiledConfig implements AutoCloseable {
   private final GatewayConfig source;
   private final RouteTable<CompiledRoute> routes;
   private final List<ActiveHealthChecker> healthCheckers;
+  private final CallerIdentifier identifier;
+  private final QuotaPolicy quotas;
 
   private CompiledConfig(GatewayConfig source, RouteTable<CompiledRoute> routes, List<ActiveHealthChecker> healthCheckers) {
     this.source = source;
     this.routes = routes;
     this.healthCheckers = healthCheckers;
+    this.identifier = new StaticApiKeys(source);
+    this.quotas = new QuotaPolicy(source);
   }
 
   static CompiledConfig compile(GatewayConfig config, ActorSystem<?> system, NodeSettings settings, TargetPools pools) {
@@ -55,6 +62,18 @@ final class CompiledConfig implements AutoCloseable {
 
   RouteTable<CompiledRoute> routes() {
     return routes;
+  }
+
+  CallerIdentifier identifier() {
+    return identifier;
+  }
+
+  QuotaPolicy quotas() {
+    return quotas;
+  }
+
+  boolean legacyRateLimitHeaders() {
+    return source.legacyRateLimitHeaders();
   }
 
   /** Stops this version's health checks; its pools stay, shared with other versions. */

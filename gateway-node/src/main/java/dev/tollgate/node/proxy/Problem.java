@@ -63,6 +63,20 @@ public record Problem(StatusCode status, String type, String title, String detai
         "Upstream '" + upstream + "' sent no response within " + timeout.toMillis() + " ms.");
   }
 
+  public static Problem unauthorized(String detail) {
+    return new Problem(StatusCodes.UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
+  }
+
+  public static Problem rateLimited(String limit, long requests, String retryAfterSeconds) {
+    return new Problem(StatusCodes.TOO_MANY_REQUESTS, "rate-limited", "Too many requests",
+        "The limit '" + limit + "' of " + requests + " requests is spent; try again in " + retryAfterSeconds + " s.");
+  }
+
+  public static Problem quotaUnavailable() {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "quota-unavailable", "Quota service unavailable",
+        "The gateway cannot check this caller's limits right now, and its plan says to refuse meanwhile.");
+  }
+
   /** The problem's JSON body. */
   public String toJson(String requestId, String instance) {
     StringWriter out = new StringWriter(256);

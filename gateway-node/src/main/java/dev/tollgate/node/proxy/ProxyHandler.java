@@ -1,8 +1,13 @@
 package dev.tollgate.node.proxy;
 
+import dev.tollgate.cluster.quota.QuotaClient;
+import dev.tollgate.cluster.quota.QuotaScope;
+import dev.tollgate.cluster.quota.Verdict;
 import dev.tollgate.config.HostHeader;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.RetryPolicy;
+import dev.tollgate.node.identity.Caller;
+import dev.tollgate.node.quota.RateLimitHeaders;
 import dev.tollgate.node.route.RequestView;
 import dev.tollgate.node.route.RouteTable;
 import dev.tollgate.node.upstream.HashInput;
@@ -54,11 +59,13 @@ final class ProxyHandler {
   private final ForwardedHeaders forwarded;
   private final String requestIdHeader;
   private final String requestIdHeaderLower;
+  private final QuotaClient quota;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean draining;
 
-  ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings) {
+  ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings, QuotaClient quota) {
     this.system = system;
+    this.quota = quota;
     this.dispatcher = system.executionContext();
     this.materializer = org.apache.pekko.stream.Materializer.matFromSystem(system);
     this.config = config;
@@ -140,6 +147,47 @@ final class ProxyHandler {
     if (length.isPresent() && length.getAsLong() > route.maxBodyBytes) {
       return done(ex.problem(Problem.bodyTooLarge(route.maxBodyBytes)));
     }
+    Caller caller = current.identifier().identify(ex);
+    if (caller instanceof Caller.Rejected rejected) {
+      return done(ex.problem(Problem.unauthorized(rejected.detail()))
+          .addHeader(RawHeader.create("WWW-Authenticate", rejected.challenge())));
+    }
+    if (caller != Caller.ANONYMOUS) {
+      ex.forwardHeaders.removeIf(h -> current.identifier().isCredentialHeader(h.lowercaseName()));
+    }
+    List<QuotaScope> scopes = current.quotas().scopes(caller, route.route.name(), ex.clientIp());
+    if (scopes.isEmpty()) {
+      return forward(ex, entry, entity, length);
+    }
+    CompletableFuture<Verdict> verdict = quota.admit(scopes).toCompletableFuture();
+    if (verdict.isDone() && !verdict.isCompletedExceptionally()) {
+      return afterQuota(ex, entry, entity, length, verdict.join(), current.legacyRateLimitHeaders());
+    }
+    return verdict.handle((v, failure) -> {
+      if (failure != null) {
+        log.error("Request {}: the quota decision failed", ex.requestId, failure);
+        return done(ex.problem(Problem.quotaUnavailable()).addHeader(RawHeader.create("Retry-After", "1")));
+      }
+      return afterQuota(ex, entry, entity, length, v, current.legacyRateLimitHeaders());
+    }).thenCompose(r -> r);
+  }
+
+  private CompletionStage<HttpResponse> afterQuota(Exchange ex, RouteTable.Entry<CompiledRoute> entry, RequestEntity entity,
+      java.util.OptionalLong length, Verdict verdict, boolean legacyHeaders) {
+    ex.rateLimitHeaders = RateLimitHeaders.of(verdict, legacyHeaders);
+    if (verdict.admitted()) {
+      return forward(ex, entry, entity, length);
+    }
+    String retryAfter = Long.toString(Math.max(1, (verdict.retryAfter().toMillis() + 999) / 1000));
+    Problem problem = verdict.outcome() == Verdict.Outcome.LIMITED
+        ? Problem.rateLimited(verdict.limitedBy().name(), verdict.limitedBy().requests(), retryAfter)
+        : Problem.quotaUnavailable();
+    return done(ex.problem(problem).addHeader(RawHeader.create("Retry-After", retryAfter)));
+  }
+
+  private CompletionStage<HttpResponse> forward(Exchange ex, RouteTable.Entry<CompiledRoute> entry, RequestEntity entity,
+      java.util.OptionalLong length) {
+    CompiledRoute route = ex.route;
     ex.outgoing = buildUpstreamRequest(ex, entry, route, entity);
     ex.resendable = entity.isKnownEmpty() || entity instanceof HttpEntity.Strict;
     ex.idempotent = ex.request.method().isIdempotent() || route.retryNonIdempotent;
@@ -347,6 +395,9 @@ final class ProxyHandler {
       kept.removeIf(h -> tokens.contains(h.lowercaseName()));
     }
     kept.add(RawHeader.create(requestIdHeader, ex.requestId));
+    if (ex.rateLimitHeaders != null) {
+      kept.addAll(ex.rateLimitHeaders);
+    }
     return response.withHeaders(kept);
   }
 
@@ -375,6 +426,8 @@ final class ProxyHandler {
     int attempts = 1;
     List<UpstreamTarget> tried = Collections.emptyList();
     Problem lastFailure;
+    /** Set once the quotas admitted or refused the request; sent with every answer after that. */
+    List<HttpHeader> rateLimitHeaders;
 
     Exchange(HttpRequest request, ConnectionInfo connection) {
       this.request = request;
@@ -439,7 +492,8 @@ final class ProxyHandler {
     }
 
     HttpResponse problem(Problem problem) {
-      return problem.toResponse(requestIdHeader, requestId, path);
+      HttpResponse response = problem.toResponse(requestIdHeader, requestId, path);
+      return rateLimitHeaders == null ? response : response.addHeaders(rateLimitHeaders);
     }
 
     void complete(HttpResponse response) {

@@ -1,5 +1,6 @@
 package dev.tollgate.node.proxy;
 
+import dev.tollgate.cluster.quota.QuotaClient;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.config.NodeSettings;
 import java.net.InetSocketAddress;
@@ -48,12 +49,12 @@ public final class ProxyServer {
   private final HeadReadTimeout headReadTimeout;
   private volatile Tcp.ServerBinding binding;
 
-  public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial) {
+  public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial, QuotaClient quota) {
     this.system = system;
     this.settings = settings;
     this.pools = new TargetPools(system, settings.upstreamPool());
     this.config.set(CompiledConfig.compile(initial, system, settings, pools));
-    this.handler = new ProxyHandler(system, config::get, settings.proxy());
+    this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota);
     this.headReadTimeout = new HeadReadTimeout(settings.proxy().headerReadTimeout());
   }
 
