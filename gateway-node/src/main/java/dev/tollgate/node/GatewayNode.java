@@ -156,6 +156,11 @@ public final class GatewayNode {
     return system;
   }
 
+  /** The node's side of the quotas: its decisions and leases. */
+  public LeasedQuotaClient quota() {
+    return quota;
+  }
+
   /** Applies a new declarative config; requests in flight finish on the old one. */
   public void apply(GatewayConfig config) {
     proxy.apply(config);
@@ -173,12 +178,18 @@ public final class GatewayNode {
 
   public CompletionStage<Boolean> shutdown(Duration grace) {
     log.info("Stopping: no new connections; waiting up to {} ms for {} requests in flight", grace.toMillis(), proxy.inFlight());
-    return proxy.drain(grace).thenCompose(clean -> {
-      // Unused tokens go back to their entities, so the nodes that stay can spend them.
-      quota.releaseAll();
-      quota.close();
-      system.terminate();
-      return system.getWhenTerminated().thenApply(done -> clean);
-    });
+    return proxy.drain(grace)
+        // Unused tokens go back to their entities, so the nodes that stay can spend them.
+        .thenCompose(clean -> quota.releaseAll().toCompletableFuture()
+            .completeOnTimeout(null, 3, java.util.concurrent.TimeUnit.SECONDS)
+            .thenApply(released -> clean))
+        .thenCompose(clean -> {
+          LeasedQuotaClient.Stats stats = quota.stats();
+          log.info("Quota decisions on this node: {}, of which {} waited for an entity and {} used the local share",
+              stats.decisions(), stats.remote(), stats.localShare());
+          quota.close();
+          system.terminate();
+          return system.getWhenTerminated().thenApply(done -> clean);
+        });
   }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,9 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private final LongSupplier nanoClock;
   private final ConcurrentHashMap<String, ScopeState> scopes = new ConcurrentHashMap<>();
   private final ScheduledExecutorService sweeper;
+  private final LongAdder decisions = new LongAdder();
+  private final LongAdder remoteDecisions = new LongAdder();
+  private final LongAdder localShareDecisions = new LongAdder();
 
   public LeasedQuotaClient(QuotaEntities entities, Settings settings, Clock clock, LongSupplier nanoClock) {
     this.entities = Objects.requireNonNull(entities, "entities");
@@ -87,13 +91,45 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
           ? admit(next, 0, true).thenApply(after -> before.and(after))
           : CompletableFuture.completedFuture(before));
     }
-    return result.thenApply(Attempt::verdict);
+    return result.thenApply(this::count);
   }
 
+  private Verdict count(Attempt attempt) {
+    Verdict v = attempt.verdict();
+    decisions.increment();
+    if (v.remote()) {
+      remoteDecisions.increment();
+    }
+    if (v.localShare()) {
+      localShareDecisions.increment();
+    }
+    return v;
+  }
+
+  /**
+   * Returns every unused token and waits until the entities have stored the returns (or failed to
+   * answer), so that a node leaving the cluster does not take its tokens with it.
+   */
   @Override
   public CompletionStage<Void> releaseAll() {
-    scopes.values().forEach(this::release);
-    return CompletableFuture.completedFuture(null);
+    List<CompletableFuture<?>> stored = new ArrayList<>();
+    for (ScopeState s : scopes.values()) {
+      List<ConsumerQuota.Ask> returns = drain(s);
+      if (!returns.isEmpty()) {
+        stored.add(entities.acquire(s.scope.entityId(), returns).toCompletableFuture().exceptionally(failure -> {
+          LOG.warn("Quota entity {} did not take back unused tokens: {}", s.scope.entityId(), failure.toString());
+          return null;
+        }));
+      }
+    }
+    return CompletableFuture.allOf(stored.toArray(CompletableFuture[]::new));
+  }
+
+  /** Decisions made so far, and how many of them waited for an entity. */
+  public record Stats(long decisions, long remote, long localShare) {}
+
+  public Stats stats() {
+    return new Stats(decisions.sum(), remoteDecisions.sum(), localShareDecisions.sum());
   }
 
   @Override
@@ -180,7 +216,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     if (s != null && (s.scope == scope || s.scope.equals(scope))) {
       return s;
     }
-    ScopeState fresh = new ScopeState(scope, nanoClock);
+    ScopeState fresh = new ScopeState(scope, nanoClock, clock.instant());
     if (s == null) {
       ScopeState raced = scopes.putIfAbsent(id, fresh);
       return raced != null ? raced : fresh;
@@ -277,8 +313,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   private Verdict limited(ScopeState s, LimitState l, long retryNanos, long now, boolean remote) {
     long retry = Math.max(retryNanos, l.retryAtNanos - now);
-    return new Verdict(Verdict.Outcome.LIMITED, statuses(s, now), l.status(now), Duration.ofNanos(Math.max(0, retry)),
-        remote, false);
+    Verdict.LimitStatus spent = l.status(now).spent();
+    List<Verdict.LimitStatus> statuses = statuses(s, now);
+    statuses.replaceAll(status -> status.name().equals(spent.name()) ? spent : status);
+    return new Verdict(Verdict.Outcome.LIMITED, statuses, spent, Duration.ofNanos(Math.max(0, retry)), remote, false);
   }
 
   private Verdict unavailable(ScopeState s, long now, boolean remote) {
@@ -291,7 +329,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     synchronized (s) {
       for (LimitState l : s.limits) {
         if (!l.share(nodes, wallNow, nanoClock).canTake(wallNow)) {
-          return new Verdict(Verdict.Outcome.LIMITED, statuses(s, now), l.status(now),
+          return new Verdict(Verdict.Outcome.LIMITED, statuses(s, now), l.status(now).spent(),
               l.share(nodes, wallNow, nanoClock).retryAfter(wallNow), remote, true);
         }
       }
@@ -331,6 +369,13 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   /** Returns every unused token of the scope's leases to its entity. */
   private void release(ScopeState s) {
+    List<ConsumerQuota.Ask> returns = drain(s);
+    if (!returns.isEmpty()) {
+      entities.release(s.scope.entityId(), returns);
+    }
+  }
+
+  private static List<ConsumerQuota.Ask> drain(ScopeState s) {
     List<ConsumerQuota.Ask> returns = new ArrayList<>();
     for (LimitState l : s.limits) {
       if (l.lease.remaining() > 0) {
@@ -340,9 +385,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         }
       }
     }
-    if (!returns.isEmpty()) {
-      entities.release(s.scope.entityId(), returns);
-    }
+    return returns;
   }
 
   /** What this node holds for one scope. */
@@ -354,12 +397,12 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     /** The ask on its way, if any; guarded by this. */
     CompletableFuture<Void> pending;
 
-    ScopeState(QuotaScope scope, LongSupplier nanoClock) {
+    ScopeState(QuotaScope scope, LongSupplier nanoClock, Instant wallNow) {
       this.scope = scope;
       this.limits = new LimitState[scope.limits().size()];
       long now = nanoClock.getAsLong();
       for (int i = 0; i < limits.length; i++) {
-        limits[i] = new LimitState(scope.limits().get(i), scope.names().get(i), nanoClock, now);
+        limits[i] = new LimitState(scope.limits().get(i), scope.names().get(i), nanoClock, now, wallNow);
       }
       this.lastUsedNanos = now;
       this.unavailableUntilNanos = now;
@@ -390,7 +433,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     /** This node's share while the entity is unavailable; guarded by the scope state. */
     LocalShare share;
 
-    LimitState(LimitSpec spec, String name, LongSupplier nanoClock, long now) {
+    LimitState(LimitSpec spec, String name, LongSupplier nanoClock, long now, Instant wallNow) {
       this.spec = spec;
       this.name = name;
       // A bucket's leases live one second: renew a quarter of a second ahead, not the default second.
@@ -398,7 +441,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
           ? new LocalLease(nanoClock, 0.3, Duration.ofMillis(250), Duration.ofSeconds(1))
           : new LocalLease(nanoClock);
       CalendarWindow window = spec.window();
-      this.windowSeconds = window.isCalendarMonth() ? 30L * 86400 : window.length().getSeconds();
+      this.windowSeconds = Duration.between(window.start(wallNow), window.end(wallNow)).getSeconds();
       this.spentUntilNanos = now;
       this.retryAtNanos = now;
       this.resetAtNanos = now;

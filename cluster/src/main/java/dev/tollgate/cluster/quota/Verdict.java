@@ -25,7 +25,13 @@ public record Verdict(
    * @param remaining what this node holds plus what the entity had not leased at its last answer
    * @param resetSeconds seconds until the window ends, or the bucket is full again
    */
-  public record LimitStatus(String name, long requests, long windowSeconds, long remaining, long resetSeconds) {}
+  public record LimitStatus(String name, long requests, long windowSeconds, long remaining, long resetSeconds) {
+
+    /** This status with nothing remaining: the limit that refused. */
+    public LimitStatus spent() {
+      return new LimitStatus(name, requests, windowSeconds, 0, resetSeconds);
+    }
+  }
 
   public Verdict {
     Objects.requireNonNull(outcome, "outcome");
