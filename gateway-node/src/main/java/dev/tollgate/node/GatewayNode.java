@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.slf4j.Logger;
@@ -188,8 +189,8 @@ public final class GatewayNode {
           log.info("Quota decisions on this node: {}, of which {} waited for an entity and {} used the local share",
               stats.decisions(), stats.remote(), stats.localShare());
           quota.close();
-          system.terminate();
-          return system.getWhenTerminated().thenApply(done -> clean);
+          // Leave the cluster (quota shards hand off to the other nodes), then stop the actor system.
+          return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).thenApply(done -> clean);
         });
   }
 }
