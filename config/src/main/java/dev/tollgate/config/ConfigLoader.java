@@ -10,17 +10,24 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * Reads the declarative gateway configuration (upstreams and routes) from YAML or JSON and checks
- * it whole: unknown keys, missing keys, malformed values and broken references are all reported
- * together, in document order, each as {@code path: value (expected: ...)}. The format is described
- * in the README and by the JSON Schema {@code tollgate.schema.json}.
+ * Reads the declarative gateway configuration (upstreams, routes, plans, consumers and identity
+ * settings) from YAML or JSON and checks it whole: unknown keys, missing keys, malformed values and
+ * broken references are all reported together, in document order, each as {@code path: value
+ * (expected: ...)}. The format is described in the README and by the JSON Schema {@code
+ * tollgate.schema.json}.
  */
 public final class ConfigLoader {
 
-  static final List<String> KEYS = List.of("upstreams", "routes");
+  static final List<String> KEYS =
+      List.of("upstreams", "routes", "plans", "consumers", "api_keys", "anonymous", "rate_limit_headers");
+
+  private static final String ROOT =
+      "a mapping with upstreams, routes, plans, consumers, api_keys, anonymous and/or rate_limit_headers";
+  private static final String HEADER = "an HTTP header name such as X-Api-Key";
 
   private ConfigLoader() {}
 
@@ -48,31 +55,68 @@ public final class ConfigLoader {
     YamlTree tree = YamlTree.parse(yamlOrJson, sourceName);
     List<Upstream> upstreams = new ArrayList<>();
     List<Route> routes = new ArrayList<>();
-    tree.root().mapping("a mapping with upstreams and/or routes", KEYS).ifPresent(root -> {
+    List<Plan> plans = new ArrayList<>();
+    List<Consumer> consumers = new ArrayList<>();
+    Identity identity = Identity.DEFAULT;
+    boolean legacyHeaders = false;
+    Optional<Mapping> found = tree.root().mapping(ROOT, KEYS);
+    if (found.isPresent()) {
+      Mapping root = found.get();
       UpstreamReader upstreamReader = new UpstreamReader();
       root.get("upstreams")
           .flatMap(u -> u.list("a list of upstreams"))
           .ifPresent(list -> list.forEach(u -> upstreamReader.read(u).ifPresent(upstreams::add)));
-      RouteReader routeReader = new RouteReader(upstreamNames(root.node().json().get("upstreams")));
+      RouteReader routeReader = new RouteReader(namesWritten(root.node().json().get("upstreams")));
       root.get("routes")
           .flatMap(r -> r.list("a list of routes"))
           .ifPresent(list -> list.forEach(r -> routeReader.read(r).ifPresent(routes::add)));
-    });
+      PlanReader planReader = new PlanReader();
+      root.get("plans")
+          .flatMap(p -> p.list("a list of plans"))
+          .ifPresent(list -> list.forEach(p -> planReader.read(p).ifPresent(plans::add)));
+      List<String> planNames = namesWritten(root.node().json().get("plans"));
+      ConsumerReader consumerReader = new ConsumerReader(planNames);
+      root.get("consumers")
+          .flatMap(c -> c.list("a list of consumers"))
+          .ifPresent(list -> list.forEach(c -> consumerReader.read(c).ifPresent(consumers::add)));
+      identity = identity(root, planNames);
+      legacyHeaders = root.get("rate_limit_headers")
+          .flatMap(h -> h.mapping("a mapping with legacy", List.of("legacy")))
+          .flatMap(h -> h.get("legacy"))
+          .flatMap(ConfigNode::bool)
+          .orElse(false);
+    }
     if (tree.errorCount() > 0) {
       throw new ConfigException(tree.errors());
     }
-    return new GatewayConfig(upstreams, routes);
+    return new GatewayConfig(upstreams, routes, plans, consumers, identity, legacyHeaders);
+  }
+
+  /** The top-level {@code api_keys} and {@code anonymous} settings. */
+  private static Identity identity(Mapping root, List<String> planNames) {
+    // A list here is most likely keys written in the wrong place: not shown in the error.
+    String header = root.get("api_keys")
+        .map(k -> k.json().isObject() ? k : k.hidden())
+        .flatMap(k -> k.mapping("a mapping with header", List.of("header")))
+        .flatMap(k -> k.get("header"))
+        .flatMap(h -> h.matching(UpstreamReader.TOKEN, HEADER))
+        .orElse(Identity.DEFAULT.apiKeyHeader());
+    Optional<String> anonymousPlan = root.get("anonymous")
+        .flatMap(a -> a.mapping("a mapping with plan", List.of("plan")))
+        .flatMap(a -> a.get("plan"))
+        .flatMap(p -> PlanReader.reference(p, planNames));
+    return new Identity(header, anonymousPlan);
   }
 
   /**
-   * Every name written for an upstream, valid or not, so that a route is not also blamed for an
-   * upstream whose own error is already reported.
+   * Every name written for an upstream or a plan, valid or not, so that a reference to it is not
+   * also blamed for an entry whose own error is already reported.
    */
-  private static List<String> upstreamNames(JsonNode upstreams) {
+  private static List<String> namesWritten(JsonNode entries) {
     Set<String> names = new LinkedHashSet<>();
-    if (upstreams != null && upstreams.isArray()) {
-      for (JsonNode upstream : upstreams) {
-        JsonNode name = upstream.get("name");
+    if (entries != null && entries.isArray()) {
+      for (JsonNode entry : entries) {
+        JsonNode name = entry.get("name");
         if (name != null && name.isTextual()) {
           names.add(name.textValue());
         }

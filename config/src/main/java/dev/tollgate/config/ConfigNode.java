@@ -1,6 +1,9 @@
 package dev.tollgate.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,15 +31,23 @@ final class ConfigNode {
       "B", 1L, "KB", 1000L, "MB", 1000_000L, "GB", 1000_000_000L,
       "KiB", 1L << 10, "MiB", 1L << 20, "GiB", 1L << 30);
   private static final int SHOWN_VALUE_LENGTH = 60;
+  /** Shown instead of a value that may be a plain-text API key. */
+  static final String HIDDEN = "(hidden)";
 
   private final YamlTree tree;
   private final String path;
   private final JsonNode json;
+  private final boolean hidden;
 
   ConfigNode(YamlTree tree, String path, JsonNode json) {
+    this(tree, path, json, false);
+  }
+
+  private ConfigNode(YamlTree tree, String path, JsonNode json, boolean hidden) {
     this.tree = tree;
     this.path = path;
     this.json = json;
+    this.hidden = hidden;
   }
 
   String path() {
@@ -51,15 +62,52 @@ final class ConfigNode {
     return tree;
   }
 
-  /** Reports that this value is not what was expected. */
-  void invalid(String expectation) {
-    tree.report(path, shown(json) + " (expected: " + expectation + ")");
+  /**
+   * This value, and every value read from inside it, reported as {@code (hidden)} rather than
+   * shown: for API keys, which must never reach an error message or a log.
+   */
+  ConfigNode hidden() {
+    return new ConfigNode(tree, path, json, true);
   }
 
-  /** The value as JSON, shortened when long. */
+  /** A value inside this one; hidden if this one is. */
+  ConfigNode inner(String innerPath, JsonNode value) {
+    return new ConfigNode(tree, innerPath, value, hidden);
+  }
+
+  /** Reports that this value is not what was expected. */
+  void invalid(String expectation) {
+    tree.report(path, (hidden ? HIDDEN : shown(json)) + " (expected: " + expectation + ")");
+  }
+
+  /** The value as JSON, shortened when long, with anything that may be an API key hidden. */
   static String shown(JsonNode value) {
-    String text = value.toString();
+    String text = withoutKeys(value).toString();
     return text.length() <= SHOWN_VALUE_LENGTH ? text : text.substring(0, SHOWN_VALUE_LENGTH - 3) + "...";
+  }
+
+  /**
+   * A copy of {@code value} in which the values of {@code key} and {@code sha256}, and an {@code
+   * api_keys} that is not a mapping, read {@code (hidden)}: a consumer written in the wrong shape
+   * (a mapping instead of a list, say) is shown whole, and must not show its keys.
+   */
+  private static JsonNode withoutKeys(JsonNode value) {
+    if (value.isObject()) {
+      ObjectNode copy = JsonNodeFactory.instance.objectNode();
+      for (Map.Entry<String, JsonNode> field : value.properties()) {
+        String name = field.getKey();
+        boolean secret = name.equals("key") || name.equals("sha256")
+            || (name.equals("api_keys") && !field.getValue().isObject());
+        copy.set(name, secret ? JsonNodeFactory.instance.textNode(HIDDEN) : withoutKeys(field.getValue()));
+      }
+      return copy;
+    }
+    if (value.isArray()) {
+      ArrayNode copy = JsonNodeFactory.instance.arrayNode();
+      value.forEach(element -> copy.add(withoutKeys(element)));
+      return copy;
+    }
+    return value;
   }
 
   /** A mapping with only the given keys; any other key is reported (with a suggestion). */
@@ -78,7 +126,7 @@ final class ConfigNode {
     }
     List<ConfigNode> elements = new ArrayList<>();
     for (int i = 0; i < json.size(); i++) {
-      elements.add(new ConfigNode(tree, YamlTree.element(path, i), json.get(i)));
+      elements.add(inner(YamlTree.element(path, i), json.get(i)));
     }
     return Optional.of(elements);
   }
@@ -111,6 +159,15 @@ final class ConfigNode {
       return Optional.empty();
     }
     return Optional.of(json.intValue());
+  }
+
+  /** A whole number in {@code min..max}, for counts that may exceed an {@code int}. */
+  Optional<Long> longInteger(long min, long max, String expectation) {
+    if (!json.isIntegralNumber() || !json.canConvertToLong() || json.longValue() < min || json.longValue() > max) {
+      invalid(expectation);
+      return Optional.empty();
+    }
+    return Optional.of(json.longValue());
   }
 
   Optional<Boolean> bool() {

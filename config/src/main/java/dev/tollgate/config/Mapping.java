@@ -44,7 +44,7 @@ final class Mapping {
   /** The value under {@code key}, if the key is present. */
   Optional<ConfigNode> get(String key) {
     JsonNode value = node.json().get(key);
-    return value == null ? Optional.empty() : Optional.of(new ConfigNode(node.tree(), YamlTree.child(node.path(), key), value));
+    return value == null ? Optional.empty() : Optional.of(node.inner(YamlTree.child(node.path(), key), value));
   }
 
   /** The value under {@code key}; its absence is reported as {@code key: missing (expected: ...)}. */

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
 final class RouteReader {
 
   static final List<String> KEYS = List.of(
-      "name", "priority", "match", "strip_prefix", "rewrite", "upstream", "timeout", "max_body", "retry_non_idempotent");
+      "name", "priority", "match", "strip_prefix", "rewrite", "upstream", "timeout", "max_body", "retry_non_idempotent",
+      "rate_limit");
   static final int MAX_PRIORITY = 1000;
 
   static final String STRIP_PREFIX_WITH_REGEX =
@@ -32,6 +33,8 @@ final class RouteReader {
   private static final String METHOD = "an upper-case HTTP method such as GET or POST";
   private static final Pattern PATH_TEXT = Pattern.compile("/[^?#]*");
   private static final Pattern METHOD_TEXT = Pattern.compile("[A-Z][A-Z_-]*");
+  private static final Map<String, RouteLimits.Key> BY = Map.of(
+      "consumer", RouteLimits.Key.CONSUMER, "client_ip", RouteLimits.Key.CLIENT_IP);
   private static final Pattern NAMED_GROUP = Pattern.compile("(?<!\\\\)\\(\\?<([a-zA-Z][a-zA-Z0-9]*)>");
 
   private final List<String> upstreamNames;
@@ -62,11 +65,23 @@ final class RouteReader {
     Optional<Duration> timeout = m.get("timeout").flatMap(ConfigNode::duration);
     OptionalLong maxBody = m.get("max_body").flatMap(ConfigNode::size).map(OptionalLong::of).orElse(OptionalLong.empty());
     boolean retryNonIdempotent = m.get("retry_non_idempotent").flatMap(ConfigNode::bool).orElse(false);
+    Optional<RouteLimits> rateLimit = m.get("rate_limit").flatMap(RouteReader::rateLimit);
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }
     return Optional.of(new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBody, retryNonIdempotent,
-        Optional.empty()));
+        rateLimit));
+  }
+
+  private static Optional<RouteLimits> rateLimit(ConfigNode node) {
+    return node.mapping("a mapping with limits and optional by and on_unavailable", List.of("by", "limits", "on_unavailable"))
+        .flatMap(m -> {
+          RouteLimits.Key by = m.get("by").flatMap(b -> b.word(BY, "one of consumer, client_ip")).orElse(RouteLimits.Key.CONSUMER);
+          Optional<List<Limit>> limits = m.require("limits", LimitReader.LIMITS).flatMap(LimitReader::limits);
+          OnUnavailable onUnavailable =
+              m.get("on_unavailable").flatMap(LimitReader::onUnavailable).orElse(OnUnavailable.LOCAL_SHARE);
+          return limits.map(l -> new RouteLimits(by, l, onUnavailable));
+        });
   }
 
   private Optional<String> uniqueName(ConfigNode node) {
