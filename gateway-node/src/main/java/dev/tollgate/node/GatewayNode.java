@@ -59,10 +59,11 @@ public final class GatewayNode {
         pekkoConfig(settings, overrides, database));
     ProxyServer proxy;
     LeasedQuotaClient quota;
+    ShardedQuotaEntities entities;
     try {
       ClusterMembership.join(system, settings.cluster());
       NodeSettings.Quota q = settings.quota();
-      ShardedQuotaEntities entities = new ShardedQuotaEntities(system, ConsumerQuota.Settings.DEFAULT, q.askTimeout());
+      entities = new ShardedQuotaEntities(system, ConsumerQuota.Settings.DEFAULT, q.askTimeout());
       quota = new LeasedQuotaClient(entities,
           new LeasedQuotaClient.Settings(q.unavailableBackoff(), Duration.ofSeconds(1), q.idleRelease(),
               q.passivateAfter(), LeasedQuotaClient.Settings.DEFAULT.maxAsks()),
@@ -72,12 +73,32 @@ public final class GatewayNode {
       system.terminate();
       throw e;
     }
-    return proxy.start()
+    return warmUp(entities)
+        .thenCompose(ready -> proxy.start())
         .thenApply(address -> new GatewayNode(system, proxy, quota, address, settings))
         .exceptionallyCompose(e -> {
           quota.close();
           system.terminate();
           return CompletableFuture.failedFuture(e);
+        });
+  }
+
+  /**
+   * Asks a quota entity once before the proxy binds, so that the first consumers do not wait for
+   * the shard coordinator and the durable-state store to start (which can take longer than the ask
+   * timeout). Bounded: a node whose cluster or database is not there binds anyway, and its quotas
+   * follow {@code on_unavailable} meanwhile.
+   */
+  private static CompletionStage<Void> warmUp(ShardedQuotaEntities entities) {
+    long start = System.nanoTime();
+    return entities.acquire("_warm-up", java.util.List.of(), Duration.ofSeconds(20))
+        .handle((answer, failure) -> {
+          if (failure != null) {
+            log.warn("Quota sharding did not answer within 20 s ({}); binding anyway", failure.toString());
+          } else {
+            log.debug("Quota sharding answered after {} ms", (System.nanoTime() - start) / 1_000_000);
+          }
+          return null;
         });
   }
 

@@ -178,7 +178,7 @@ final class QuotaCluster implements AutoCloseable {
   /** The node whose shard region holds the entity {@code entityId}, if any holds it now. */
   Optional<GatewayNode> hostOf(String entityId) {
     for (GatewayNode node : nodes) {
-      ShardRegion.CurrentShardRegionState state = AskPattern.<GetShardRegionState, ShardRegion.CurrentShardRegionState>ask(
+      ShardRegion.CurrentShardRegionState state = AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
               ClusterSharding.get(node.system()).shardState(),
               replyTo -> new GetShardRegionState(ConsumerQuota.TYPE_KEY, replyTo),
               Duration.ofSeconds(5), node.system().scheduler())

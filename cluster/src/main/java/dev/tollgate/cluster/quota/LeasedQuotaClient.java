@@ -100,7 +100,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     if (v.remote()) {
       remoteDecisions.increment();
     }
-    if (v.localShare()) {
+    if (v.localShare() && v.admitted()) {
       localShareDecisions.increment();
     }
     return v;
@@ -125,7 +125,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     return CompletableFuture.allOf(stored.toArray(CompletableFuture[]::new));
   }
 
-  /** Decisions made so far, and how many of them waited for an entity. */
+  /**
+   * Decisions made so far, how many of them waited for an entity, and how many requests were
+   * admitted from this node's local share while an entity was unavailable.
+   */
   public record Stats(long decisions, long remote, long localShare) {}
 
   public Stats stats() {

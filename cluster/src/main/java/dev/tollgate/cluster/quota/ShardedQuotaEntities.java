@@ -33,8 +33,13 @@ public final class ShardedQuotaEntities implements QuotaEntities {
 
   @Override
   public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks) {
+    return acquire(entityId, asks, askTimeout);
+  }
+
+  /** As {@link #acquire(String, List)}, with a timeout of its own. */
+  public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks, Duration timeout) {
     return sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId)
-        .ask(replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo), askTimeout);
+        .ask(replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo), timeout);
   }
 
   @Override
