@@ -36,6 +36,11 @@ import org.slf4j.LoggerFactory;
 public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(LeasedQuotaClient.class);
+  /**
+   * At DEBUG, one line per window limit and closed window: what this node admitted in it. Off by
+   * default; the quota accuracy load test turns it on and adds the lines of all nodes up.
+   */
+  private static final Logger WINDOWS = LoggerFactory.getLogger("dev.tollgate.quota.windows");
   private static final long SECOND = 1_000_000_000L;
 
   /**
@@ -138,6 +143,16 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   @Override
   public void close() {
     sweeper.shutdownNow();
+    if (WINDOWS.isDebugEnabled()) {
+      for (ScopeState s : scopes.values()) {
+        for (LimitState l : s.limits) {
+          long[] window = l.lease.admittedInWindow();
+          if (!l.spec.isBucket() && window[0] != Long.MIN_VALUE) {
+            WINDOWS.debug("admitted {} {} {} {}", s.scope.entityId(), l.spec.id(), window[0], window[1]);
+          }
+        }
+      }
+    }
   }
 
   /** How many scopes this node holds leases or state for; for tests and metrics. */
@@ -288,7 +303,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       if (l == null) {
         continue;
       }
-      l.lease.accept(grant.asGrant(), wallNow);
+      LocalLease.ClosedWindow closed = l.lease.acceptCounting(grant.asGrant(), wallNow);
+      if (closed != null && WINDOWS.isDebugEnabled()) {
+        WINDOWS.debug("admitted {} {} {} {}", s.scope.entityId(), l.spec.id(), closed.windowId(), closed.admitted());
+      }
       l.available = grant.available();
       l.resetAtNanos = now + Duration.between(wallNow, grant.resetAt()).toNanos();
       l.expiresWithWindow = !l.spec.isBucket() && !grant.expiresAt().isBefore(grant.resetAt());

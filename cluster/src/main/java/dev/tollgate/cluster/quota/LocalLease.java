@@ -37,6 +37,9 @@ public final class LocalLease {
    */
   public record Unused(long leaseId, long windowId, long tokens) {}
 
+  /** What this lease admitted in a window it no longer serves. */
+  public record ClosedWindow(long windowId, long admitted) {}
+
   private static final int SLOTS = 10;
   private static final int COUNT_BITS = 24;
   private static final long COUNT_MASK = (1L << COUNT_BITS) - 1;
@@ -54,6 +57,9 @@ public final class LocalLease {
   private volatile long lastGrantTokens;
   private long leaseId;
   private long windowId = Long.MIN_VALUE;
+  /** Tokens granted for the current window, and taken back by drains; guarded by this. */
+  private long grantedInWindow;
+  private long drainedInWindow;
   /** Per slot: the slot number in the high bits, the requests seen in it in the low COUNT_BITS. */
   private final AtomicLongArray demand = new AtomicLongArray(SLOTS);
 
@@ -88,21 +94,42 @@ public final class LocalLease {
    * @param now the node's wall-clock time, to turn the grant's expiry into the nanos clock
    */
   public synchronized void accept(LeaseLedger.Grant grant, Instant now) {
+    acceptCounting(grant, now);
+  }
+
+  /**
+   * As {@link #accept}, and if the grant opens a later window, returns how many requests this lease
+   * admitted in the window it closes: granted, minus drained, minus left unused. Otherwise null.
+   */
+  public synchronized ClosedWindow acceptCounting(LeaseLedger.Grant grant, Instant now) {
     Objects.requireNonNull(grant, "grant");
     if (grant.tokens() <= 0 || grant.windowId() < windowId) {
-      return;
+      return null;
     }
     long deadline = nanoClock.getAsLong() + Duration.between(now, grant.expiresAt()).toNanos();
+    ClosedWindow closed = null;
     if (grant.windowId() > windowId) {
       generation++;
-      tokens.set(grant.tokens());
+      long left = Math.max(0, tokens.getAndSet(grant.tokens()));
+      if (windowId != Long.MIN_VALUE) {
+        closed = new ClosedWindow(windowId, grantedInWindow - drainedInWindow - left);
+      }
       windowId = grant.windowId();
+      grantedInWindow = grant.tokens();
+      drainedInWindow = 0;
     } else {
       tokens.addAndGet(grant.tokens());
+      grantedInWindow += grant.tokens();
     }
     leaseId = Math.max(leaseId, grant.leaseId());
     lastGrantTokens = grant.tokens();
     expiresAtNanos = deadline;
+    return closed;
+  }
+
+  /** The window of the newest grant, and how many requests this lease admitted in it so far. */
+  public synchronized long[] admittedInWindow() {
+    return new long[] {windowId, grantedInWindow - drainedInWindow - Math.max(0, tokens.get())};
   }
 
   /** Admits one request if a token is left and the lease has not expired. */
@@ -165,7 +192,9 @@ public final class LocalLease {
   /** Takes every token left, for returning to the ledger; afterwards nothing more is admitted. */
   public synchronized Unused drainUnused() {
     generation++;
-    return new Unused(leaseId, windowId, Math.max(0, tokens.getAndSet(0)));
+    long unused = Math.max(0, tokens.getAndSet(0));
+    drainedInWindow += unused;
+    return new Unused(leaseId, windowId, unused);
   }
 
   /** Counts one request that wanted this quota, admitted or not. */

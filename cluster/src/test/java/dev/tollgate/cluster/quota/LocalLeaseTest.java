@@ -42,6 +42,26 @@ class LocalLeaseTest {
   }
 
   @Test
+  void countsWhatItAdmittedInAWindowWhenTheNextOneOpens() {
+    assertThat(lease.acceptCounting(grant(1, 10, 7), NOW)).as("no window closed yet").isNull();
+    for (int i = 0; i < 6; i++) {
+      assertThat(lease.tryAcquire()).isTrue();
+    }
+    long generation = lease.generation();
+    assertThat(lease.tryAcquire()).isTrue();
+    lease.refund(generation); // taken, then put back: not admitted
+    lease.accept(grant(2, 5, 7), NOW);
+    assertThat(lease.tryAcquire()).isTrue();
+    assertThat(lease.drainUnused().tokens()).isEqualTo(8);
+    assertThat(lease.admittedInWindow()).containsExactly(7, 7);
+
+    LocalLease.ClosedWindow closed = lease.acceptCounting(grant(3, 4, 9), NOW);
+    assertThat(closed).isEqualTo(new LocalLease.ClosedWindow(7, 7));
+    assertThat(lease.tryAcquire()).isTrue();
+    assertThat(lease.admittedInWindow()).containsExactly(9, 1);
+  }
+
+  @Test
   void admitsNothingOnceExpired() {
     lease.accept(grant(1, 10, 7), NOW);
 
