@@ -33,6 +33,20 @@ final class DemoSetup {
             timeouts: {response: 2s}
             health_check:
               active: {path: /health, interval: 5s}
+        plans:
+          - name: trial
+            limits:
+              - {requests: 5, per: minute}      # a window: at most 5 in each UTC minute, cluster-wide
+          - name: open
+            limits:
+              - {requests: 100, per: 1s, burst: 200}   # a token bucket
+        consumers:
+          - id: alice
+            plan: trial
+            api_keys:
+              - key: demo-key-alice-0001      # kept only as its SHA-256 digest
+        anonymous:
+          plan: open                          # callers without a key, per client IP
         routes:
           - name: echo
             match:
@@ -65,6 +79,9 @@ final class DemoSetup {
     out.println("  curl -s " + base + "/echo/hello?name=tollgate      # the upstream describes what it got; run it twice to see both upstreams");
     out.println("  curl -s -H 'X-Forwarded-For: 6.6.6.6' " + base + "/echo/who   # a spoofed X-Forwarded-For is replaced");
     out.println("  curl -si " + base + "/nowhere                      # no route: 404 with an application/problem+json body");
+    out.println("  curl -si -H 'X-Api-Key: demo-key-alice-0001' " + base + "/echo/hi   # consumer alice, plan 'trial':"
+        + " RateLimit headers; the 6th call in a minute gets 429");
+    out.println("  curl -si -H 'X-Api-Key: wrong-key-0000' " + base + "/echo/hi        # an unknown key: 401");
     out.println();
     out.println("Stop with Ctrl-C.");
   }

@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,6 +48,25 @@ class DemoSetupTest {
         upstreams.add(m.group(1));
       }
       assertThat(upstreams).containsExactlyInAnyOrder("demo-upstream-1", "demo-upstream-2");
+
+      Matcher alice = Pattern.compile("curl -si -H 'X-Api-Key: (demo-key-alice-0001)' (http://\\S+/echo/hi)").matcher(welcome);
+      assertThat(alice.find()).as(welcome).isTrue();
+      List<Integer> statuses = new java.util.ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(alice.group(2)))
+            .header("X-Api-Key", alice.group(1)).build(), HttpResponse.BodyHandlers.ofString());
+        statuses.add(r.statusCode());
+        if (r.statusCode() == 200) {
+          assertThat(r.headers().firstValue("RateLimit-Policy")).hasValue("\"trial-minute\";q=5;w=60");
+        }
+      }
+      // Five in a minute; unless the minute turned meanwhile, the sixth is refused.
+      assertThat(statuses.subList(0, 5)).containsOnly(200).hasSize(5);
+      assertThat(statuses.get(5)).isIn(200, 429);
+      Matcher wrongKey = Pattern.compile("curl -si -H 'X-Api-Key: (wrong-key-0000)' (http://\\S+/echo/hi)").matcher(welcome);
+      assertThat(wrongKey.find()).isTrue();
+      assertThat(client.send(HttpRequest.newBuilder(URI.create(wrongKey.group(2))).header("X-Api-Key", wrongKey.group(1))
+          .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
 
       Matcher notFound = Pattern.compile("curl -si (http://\\S+/nowhere)").matcher(welcome);
       assertThat(notFound.find()).isTrue();
