@@ -111,7 +111,10 @@ class ConfigLoaderTest {
         Optional.of(Duration.ofSeconds(10)),
         OptionalLong.of(2L * 1024 * 1024),
         true,
-        Optional.empty()));
+        Optional.of(new RouteLimits(
+            RouteLimits.Key.CONSUMER,
+            List.of(Limit.bucket(20, "1s", Duration.ofSeconds(1), 40)),
+            OnUnavailable.DENY))));
     assertThat(config.routes().get(1)).isEqualTo(
         Route.of("profiles", RouteMatch.paths(PathMatch.regex("/users/([0-9]+)/profile")), "sessions")
             .withRewrite(new PathRewrite("^/users/([0-9]+)/profile$", "/profiles/$1")));
@@ -120,9 +123,87 @@ class ConfigLoaderTest {
                 .withMethods("GET", "HEAD")
                 .withHeaders(FieldMatch.regex("Accept-Encoding", ".*gzip.*")), "assets")
             .withPriority(-10)
-            .withMaxBodyBytes(0));
+            .withMaxBodyBytes(0)
+            .withRateLimit(new RouteLimits(
+                RouteLimits.Key.CLIENT_IP,
+                List.of(Limit.window(600, "5m", Duration.ofMinutes(5))),
+                OnUnavailable.LOCAL_SHARE)));
     assertThat(config.routes().get(3)).isEqualTo(
         Route.of("fallback", RouteMatch.ANY, "legacy").withPriority(-1000));
+
+    assertThat(config.plans()).containsExactly(
+        new Plan("gold",
+            List.of(Limit.bucket(100, "second", Duration.ofSeconds(1), 200), Limit.perMonth(1_000_000)),
+            OnUnavailable.LOCAL_SHARE),
+        new Plan("free",
+            List.of(
+                Limit.window(1000, "day", Duration.ofDays(1)),
+                Limit.bucket(10, "1m", Duration.ofMinutes(1), 10),
+                Limit.window(5, "60s", Duration.ofSeconds(60))),
+            OnUnavailable.DENY));
+    // the key is kept as its digest; a sha256 written in upper case is folded to lower case
+    assertThat(config.consumers()).containsExactly(
+        new Consumer("acme", Optional.of("gold"), List.of(
+            ApiKeyDigest.of("acme-staging-key-7Hq2pLx9Wm4R"),
+            ApiKeyDigest.of("acme-prod-key-Zt5Wq8Ne2Rk6"))),
+        new Consumer("ops@example.com", Optional.empty(), List.of(
+            new ApiKeyDigest("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"))));
+    assertThat(config.consumers().get(0).apiKeys().get(1).sha256Hex())
+        .isEqualTo("a926664705f24ff29eabf62eb71057ca2e1cee6d955d22ef694166601d2c30b2");
+    assertThat(config.toString()).doesNotContain("acme-staging-key-7Hq2pLx9Wm4R");
+    assertThat(config.identity()).isEqualTo(new Identity("X-Api-Key", Optional.of("free")));
+    assertThat(config.legacyRateLimitHeaders()).isTrue();
+  }
+
+  @Test
+  void withoutTheNewKeysThereAreNoPlansNoConsumersAndDefaultIdentity() throws Exception {
+    GatewayConfig config = ConfigLoader.load(EXAMPLES.resolve("minimal.yaml"));
+
+    assertThat(config.plans()).isEmpty();
+    assertThat(config.consumers()).isEmpty();
+    assertThat(config.identity()).isEqualTo(Identity.DEFAULT);
+    assertThat(config.legacyRateLimitHeaders()).isFalse();
+    assertThat(config.routes()).allSatisfy(r -> assertThat(r.rateLimit()).isEmpty());
+  }
+
+  @Test
+  void periodsTakeEveryWordAndUnitAndLimitsTheirDefaults() throws Exception {
+    GatewayConfig config = ConfigLoader.parse("""
+        plans:
+          - name: p
+            limits:
+              - {requests: 1, per: second}
+              - {requests: 1, per: minute}
+              - {requests: 1, per: hour}
+              - {requests: 1, per: day}
+              - {requests: 1, per: month}
+              - {requests: 1, per: 10s}
+              - {requests: 1, per: 5m}
+              - {requests: 1, per: 2h}
+              - {requests: 1000000000000, per: 30d}
+              - {requests: 1000000, per: 3600s, burst: 1000000000000}
+        upstreams:
+          - {name: u, targets: [{url: "http://u"}]}
+        routes:
+          - {name: r, match: {}, upstream: u, rate_limit: {limits: [{requests: 1, per: 60m, burst: 1}]}}
+        api_keys: {}
+        anonymous: {}
+        rate_limit_headers: {}
+        """, "periods.yaml");
+
+    Plan plan = config.plans().get(0);
+    assertThat(plan.onUnavailable()).isEqualTo(OnUnavailable.LOCAL_SHARE);
+    assertThat(plan.limits()).extracting(l -> l.length().orElse(null)).containsExactly(
+        Duration.ofSeconds(1), Duration.ofMinutes(1), Duration.ofHours(1), Duration.ofDays(1), null,
+        Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(2), Duration.ofDays(30),
+        Duration.ofHours(1));
+    assertThat(plan.limits()).extracting(Limit::per).containsExactly(
+        "second", "minute", "hour", "day", "month", "10s", "5m", "2h", "30d", "3600s");
+    assertThat(plan.limits().get(9)).isEqualTo(Limit.bucket(1_000_000, "3600s", Duration.ofHours(1), 1_000_000_000_000L));
+    assertThat(config.routes().get(0).rateLimit()).contains(new RouteLimits(
+        RouteLimits.Key.CONSUMER, List.of(Limit.bucket(1, "60m", Duration.ofHours(1), 1)), OnUnavailable.LOCAL_SHARE));
+    assertThat(config.identity()).isEqualTo(Identity.DEFAULT);
+    assertThat(config.legacyRateLimitHeaders()).isFalse();
   }
 
   @Test

@@ -3,10 +3,16 @@ package dev.tollgate.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,6 +50,66 @@ class InvalidConfigTest {
     assertThat(e).as("%s.yaml must be rejected", name).isNotNull();
     assertThat(e.errors()).map(ConfigError::toString).containsExactlyElementsOf(expected);
     assertThat(e.getMessage()).isEqualTo(String.join("\n", expected));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("fixtures")
+  void noErrorShowsAnApiKeyOfItsFixture(String name) throws IOException {
+    String yaml = Files.readString(FIXTURES.resolve(name + ".yaml"));
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(yaml, name + ".yaml"));
+
+    for (String key : apiKeysWritten(yaml)) {
+      // a shortened value shows the beginning of the key: look for that too
+      String start = key.substring(0, Math.min(key.length(), 10));
+      assertThat(e.errors()).map(ConfigError::toString).as("errors of %s", name)
+          .allSatisfy(error -> assertThat(error).doesNotContain(key).doesNotContain(start));
+    }
+  }
+
+  @Test
+  void severalFixturesWriteApiKeysForTheCheckAbove() throws IOException {
+    long withKeys = fixtures().filter(name -> {
+      try {
+        return !apiKeysWritten(Files.readString(FIXTURES.resolve(name + ".yaml"))).isEmpty();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }).count();
+    assertThat(withKeys).isGreaterThanOrEqualTo(5);
+  }
+
+  /** Plain-text keys: values of key, and scalars written under api_keys in place of a mapping with key or sha256. */
+  static Set<String> apiKeysWritten(String yaml) {
+    JsonNode root;
+    try {
+      root = new YAMLMapper().readTree(yaml);
+    } catch (IOException e) {
+      return Set.of(); // not YAML: the syntax error is all that is reported
+    }
+    Set<String> keys = new TreeSet<>();
+    collectApiKeys(root, keys);
+    return keys;
+  }
+
+  private static void collectApiKeys(JsonNode node, Set<String> keys) {
+    if (node == null) {
+      return;
+    }
+    for (Map.Entry<String, JsonNode> field : node.properties()) {
+      JsonNode value = field.getValue();
+      if (field.getKey().equals("key") && value.isValueNode()) {
+        keys.add(value.asText());
+      } else if (field.getKey().equals("api_keys") && value.isValueNode()) {
+        keys.add(value.asText());
+      } else if (field.getKey().equals("api_keys") && value.isArray()) {
+        value.forEach(element -> {
+          if (element.isValueNode()) {
+            keys.add(element.asText());
+          }
+        });
+      }
+    }
+    node.elements().forEachRemaining(child -> collectApiKeys(child, keys));
   }
 
   @Test

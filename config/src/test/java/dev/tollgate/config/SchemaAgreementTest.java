@@ -29,13 +29,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Each fixture's first line says what the schema makes of it: {@code # schema: invalid} (a
  * structural error the schema catches too), {@code # schema: valid (beyond the schema: ...)} (a
- * semantic error only the loader finds: unique names, references to upstreams, regular expressions
- * that must compile, replacement groups, duplicate target urls, reversed status ranges, duplicate
- * YAML keys, a second YAML document), or {@code # schema: unparseable} (not YAML at all).
+ * semantic error only the loader finds: unique names and ids, references to upstreams and plans,
+ * regular expressions that must compile, replacement groups, duplicate target urls, reversed status
+ * ranges, two limits of one list with the same period, an API key given twice, duplicate YAML keys,
+ * a second YAML document), or {@code # schema: unparseable} (not YAML at all).
  */
 class SchemaAgreementTest {
 
   private static final YAMLMapper YAML = new YAMLMapper();
+  /** The top-level keys whose entries are blamed one by one. */
+  private static final Set<String> LISTS = Set.of("upstreams", "routes", "plans", "consumers");
   private static Schema schema;
 
   @BeforeAll
@@ -75,7 +78,7 @@ class SchemaAgreementTest {
     } else if (marker.equals("# schema: invalid")) {
       List<Error> errors = schema.validate(YAML.readTree(text));
       assertThat(errors).as("schema errors of %s", name).isNotEmpty();
-      // Both blame the same entries (upstreams[i], routes[i], or a top-level key).
+      // Both blame the same entries (upstreams[i], routes[i], plans[i], consumers[i], or a top-level key).
       Set<String> blamedBySchema = errors.stream().map(SchemaAgreementTest::entryOf).collect(Collectors.toSet());
       Set<String> blamedByLoader = loaderErrors(text, name).stream().map(SchemaAgreementTest::entryOf).collect(Collectors.toSet());
       assertThat(blamedBySchema).as("entries the schema blames in %s", name).isEqualTo(blamedByLoader);
@@ -111,8 +114,7 @@ class SchemaAgreementTest {
   }
 
   private static String entryOf(List<String> segments) {
-    boolean listEntry = segments.size() > 1 && (segments.get(0).equals("upstreams") || segments.get(0).equals("routes"))
-        && segments.get(1).matches("[0-9]+");
+    boolean listEntry = segments.size() > 1 && LISTS.contains(segments.get(0)) && segments.get(1).matches("[0-9]+");
     return listEntry ? segments.get(0) + "/" + segments.get(1) : segments.get(0);
   }
 
