@@ -76,15 +76,29 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     }
   }
 
-  /** Asks for leases on some limits of this entity; answered with one grant per ask, in order. */
-  public record Acquire(String node, List<Ask> asks, ActorRef<Answer> replyTo) implements Command {
+  /**
+   * Asks for leases on some limits of this entity; answered with one grant per ask, in order.
+   *
+   * @param answerBy when the node stops waiting (epoch milliseconds), or 0 for never: an ask that
+   *     reaches the entity later than that (plus {@link #LATE_MARGIN} for clock differences), such
+   *     as one stashed while the entity recovered, returns what it carries but is granted nothing,
+   *     since nobody would use the tokens
+   */
+  public record Acquire(String node, List<Ask> asks, long answerBy, ActorRef<Answer> replyTo) implements Command {
 
     public Acquire {
       Objects.requireNonNull(node, "node");
       asks = List.copyOf(asks);
       Objects.requireNonNull(replyTo, "replyTo");
     }
+
+    public Acquire(String node, List<Ask> asks, ActorRef<Answer> replyTo) {
+      this(node, asks, 0, replyTo);
+    }
   }
+
+  /** How late past its {@code answerBy} an ask may arrive and still be granted tokens. */
+  public static final Duration LATE_MARGIN = Duration.ofSeconds(1);
 
   /** Returns unused tokens (asks with nothing wanted); not answered. */
   public record Release(String node, List<Ask> asks) implements Command {
@@ -206,15 +220,20 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
 
   private Effect<State> onAcquire(State state, Acquire acquire) {
     Instant now = clock.instant();
+    boolean late = acquire.answerBy() > 0 && now.toEpochMilli() > acquire.answerBy() + LATE_MARGIN.toMillis();
+    if (late) {
+      LOG.debug("Ask of {} arrived {} ms after its node stopped waiting; granting nothing", acquire.node(),
+          now.toEpochMilli() - acquire.answerBy());
+    }
     boolean changed = false;
     List<LeaseGrant> grants = new ArrayList<>(acquire.asks().size());
     for (Ask ask : acquire.asks()) {
       if (ask.limit().isBucket()) {
-        grants.add(bucketAsk(acquire.node(), ask, now));
+        grants.add(bucketAsk(acquire.node(), late ? withoutWanting(ask) : ask, now));
       } else {
         LeaseLedger book = window(state, ask.limit(), now);
         changed |= release(book, acquire.node(), ask, now);
-        LeaseLedger.Grant grant = ask.wanted() > 0
+        LeaseLedger.Grant grant = ask.wanted() > 0 && !late
             ? book.grant(acquire.node(), ask.wanted(), ask.demandPerSecond(), now)
             : new LeaseLedger.Grant(0, 0, now, book.windowId());
         changed |= grant.tokens() > 0;
@@ -241,6 +260,10 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
       }
     }
     return changed ? Effect().persist(snapshot(state)) : Effect().none();
+  }
+
+  private static Ask withoutWanting(Ask ask) {
+    return new Ask(ask.limit(), 0, ask.demandPerSecond(), ask.releaseLeaseId(), ask.releaseWindowId(), ask.unused());
   }
 
   private static boolean release(LeaseLedger book, String node, Ask ask, Instant now) {

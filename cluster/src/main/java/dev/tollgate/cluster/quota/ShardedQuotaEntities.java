@@ -39,7 +39,8 @@ public final class ShardedQuotaEntities implements QuotaEntities {
   /** As {@link #acquire(String, List)}, with a timeout of its own. */
   public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks, Duration timeout) {
     return sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId)
-        .ask(replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo), timeout);
+        .ask(replyTo -> new ConsumerQuota.Acquire(node, asks, System.currentTimeMillis() + timeout.toMillis(), replyTo),
+            timeout);
   }
 
   @Override

@@ -214,6 +214,25 @@ class ConsumerQuotaTest {
   }
 
   @Test
+  void anAskArrivingAfterItsNodeStoppedWaitingIsGrantedNothing() throws Exception {
+    ActorTestKit kit = system(Database.h2(dataDir));
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(kit, "c:late");
+      TestProbe<Answer> probe = kit.createTestProbe();
+      long gaveUp = clock.instant().minusSeconds(2).toEpochMilli();
+      entity.tell(new Acquire("a", List.of(Ask.grant(DAILY, 100, 400)), gaveUp, probe.getRef()));
+      LeaseGrant late = probe.receiveMessage(Duration.ofSeconds(15)).grants().get(0);
+      assertThat(late.tokens()).isZero();
+      assertThat(late.available()).isEqualTo(1000);
+      long waiting = clock.instant().plusMillis(500).toEpochMilli();
+      entity.tell(new Acquire("a", List.of(Ask.grant(DAILY, 100, 400)), waiting, probe.getRef()));
+      assertThat(probe.receiveMessage(Duration.ofSeconds(15)).grants().get(0).tokens()).isEqualTo(100);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  @Test
   void raisingTheLimitKeepsWhatWasSpent() throws Exception {
     ActorTestKit kit = system(Database.h2(dataDir));
     try {

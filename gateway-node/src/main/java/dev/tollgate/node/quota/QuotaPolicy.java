@@ -103,7 +103,7 @@ public final class QuotaPolicy {
       return null;
     }
     if (caller instanceof Caller.Consumer c && routeKeys.get(route) == RouteLimits.Key.CONSUMER) {
-      return routeConsumerScopes.computeIfAbsent(route + "|" + c.id(), key -> set.scope("r:" + key.replace("|", "|c:")));
+      return routeConsumerScopes.computeIfAbsent(route + "|" + c.id(), key -> set.scope("r:" + route + "|c:" + c.id()));
     }
     return set.scope("r:" + route + "|ip:" + clientIp);
   }
