@@ -21,9 +21,8 @@ import java.util.Objects;
  *   <li>A release settles the node's leases up to and including the named lease id: at most what
  *       they still hold comes back, the rest becomes consumed, and repeating the release (or
  *       sending one from a past window) returns nothing.
- *   <li>Lease size follows the node's recent demand over the renewal horizon, is at most the
- *       remaining budget shared by the nodes that asked within one lease time-to-live, and is one
- *       token per ask once the remaining budget is below {@code active nodes × endgame factor}.
+ *   <li>Lease size is the asking node's recent demand over the renewal horizon, at most the
+ *       remaining budget (see {@link LeaseSizing}); the last tokens go to the first node that asks.
  *   <li>A lease never outlives its window; when the window changes the book starts fresh and the
  *       old window's leases are void. The window only moves forward, also if a later clock is
  *       behind an earlier one.
@@ -36,22 +35,21 @@ public final class LeaseLedger {
   /**
    * How leases are cut.
    *
-   * @param leaseTimeToLive how long a lease may be used; also how long a node counts as active after
-   *     it asked
+   * @param leaseTimeToLive how long a lease may be used
    * @param renewalHorizon how much of a node's recent demand one lease should cover
-   * @param endgameFactor below {@code active nodes × endgameFactor} remaining tokens, each ask gets
-   *     one token
+   * @param worthAsking a token bucket with nothing to lend is worth asking again once it holds
+   *     this many tokens (or is full)
    */
-  public record Terms(Duration leaseTimeToLive, Duration renewalHorizon, int endgameFactor) {
+  public record Terms(Duration leaseTimeToLive, Duration renewalHorizon, int worthAsking) {
 
-    /** Five-second leases covering 250 ms of demand, one token per ask below 4 tokens per node. */
+    /** Five-second leases covering 250 ms of demand. */
     public static final Terms DEFAULT = new Terms(Duration.ofSeconds(5), Duration.ofMillis(250), 4);
 
     public Terms {
       requirePositive(leaseTimeToLive, "leaseTimeToLive");
       requirePositive(renewalHorizon, "renewalHorizon");
-      if (endgameFactor < 1) {
-        throw new IllegalArgumentException("endgameFactor: " + endgameFactor + " (expected: at least 1)");
+      if (worthAsking < 1) {
+        throw new IllegalArgumentException("worthAsking: " + worthAsking + " (expected: at least 1)");
       }
     }
 
@@ -156,7 +154,7 @@ public final class LeaseLedger {
     requireNotNegative(wanted, "wanted");
     requireNotNegative(recentDemandPerSecond, "recentDemandPerSecond");
     catchUp(now);
-    long size = sizing.size(node, wanted, recentDemandPerSecond, remaining(), now);
+    long size = sizing.size(wanted, recentDemandPerSecond, remaining());
     if (size == 0) {
       return new Grant(0, 0, now, windowId);
     }

@@ -50,7 +50,7 @@ public final class RateLeaseLedger {
     requireNotNegative(wanted, "wanted");
     requireNotNegative(recentDemandPerSecond, "recentDemandPerSecond");
     expire(now);
-    long size = sizing.size(node, wanted, recentDemandPerSecond, bucket.available(), now);
+    long size = sizing.size(wanted, recentDemandPerSecond, bucket.available());
     long taken = bucket.take(size);
     if (taken == 0) {
       return new Grant(0, 0, now, 0);
@@ -93,12 +93,12 @@ public final class RateLeaseLedger {
   }
 
   /**
-   * How long until an ask is worth a lease of more than one token: until the bucket holds the
-   * endgame factor's tokens (or is full, if it holds fewer). A node refused for lack of tokens waits
-   * this long before asking again, rather than asking for every token as it trickles in.
+   * How long until an ask is worth it: until the bucket holds {@link Terms#worthAsking()} tokens (or
+   * is full, if it holds fewer). A node refused for lack of tokens waits this long before asking
+   * again, rather than asking for every token as it trickles in.
    */
   public Duration untilWorthAsking() {
-    return bucket.timeUntil(Math.min(bucket.capacity(), terms.endgameFactor()));
+    return bucket.timeUntil(Math.min(bucket.capacity(), terms.worthAsking()));
   }
 
   /** How long until the bucket is full again, if nothing more is taken. */

@@ -41,49 +41,27 @@ class LeaseLedgerTest {
   }
 
   @Test
-  void activeNodesShareWhatRemains() {
+  void aNodeGetsWhatItsOwnDemandWillSpendWhateverOtherNodesHold() {
     LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
     ledger.grant("b", 1, 0, now);
     ledger.grant("c", 1, 0, now);
 
-    Grant greedy = ledger.grant("a", 100_000, 1_000_000, now);
-
-    assertThat(greedy.tokens()).isEqualTo(998 / 3);
+    assertThat(ledger.grant("a", 100_000, 2_000, now).tokens()).as("250 ms of 2,000/s").isEqualTo(500);
+    assertThat(ledger.grant("b", 100_000, 400, now).tokens()).isEqualTo(100);
   }
 
   @Test
-  void nodesThatStoppedAskingNoLongerShrinkTheShare() {
+  void theLastTokensGoToTheFirstNodeThatAsksAndThenEveryAskGetsNothing() {
     LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
-    ledger.grant("b", 1, 0, now);
-    now = now.plusSeconds(6);
+    ledger.grant("a", 990, 1_000_000, now);
+    assertThat(ledger.remaining()).isEqualTo(10);
 
-    assertThat(ledger.grant("a", 100_000, 1_000_000, now).tokens()).isEqualTo(999);
-  }
-
-  @Test
-  void nearTheEndOfTheBudgetEachAskGetsOneToken() {
-    LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
+    assertThat(ledger.grant("b", 1_000, 400, now).tokens()).as("one ask takes the tail").isEqualTo(10);
     for (String node : List.of("a", "b", "c")) {
-      ledger.grant(node, 1, 0, now);
+      Grant none = ledger.grant(node, 1_000, 1_000_000, now);
+      assertThat(none.tokens()).isZero();
+      assertThat(none.leaseId()).isZero();
     }
-    ledger.grant("a", 985, 1_000_000, now); // fair share: 997 / 3 = 332
-    ledger.grant("b", 985, 1_000_000, now); // 665 / 3 = 221
-    ledger.grant("c", 985, 1_000_000, now); // 444 / 3 = 148
-    assertThat(ledger.remaining()).isEqualTo(296);
-    while (ledger.remaining() >= 3 * 4) {
-      ledger.grant("a", 1_000, 1_000_000, now);
-    }
-
-    long left = ledger.remaining();
-    assertThat(left).isBetween(1L, 11L);
-
-    List<Long> lastGrants = new ArrayList<>();
-    for (int i = 0; i <= left; i++) {
-      lastGrants.add(ledger.grant(List.of("a", "b", "c").get(i % 3), 1_000, 1_000_000, now).tokens());
-    }
-
-    assertThat(lastGrants.subList(0, (int) left)).containsOnly(1L);
-    assertThat(lastGrants.get((int) left)).isZero();
     assertThat(ledger.remaining()).isZero();
   }
 
@@ -97,8 +75,8 @@ class LeaseLedgerTest {
     ledger.release("a", first.leaseId(), 40, now);
 
     assertThat(ledger.consumed()).isEqualTo(60);
-    assertThat(ledger.grant("b", 100, 1_000_000, now).tokens()).isEqualTo(40 / 2); // a and b share
-    assertThat(ledger.grant("b", 100, 1_000_000, now).tokens()).isEqualTo(20 / 2);
+    assertThat(ledger.grant("b", 100, 1_000_000, now).tokens()).isEqualTo(40);
+    assertThat(ledger.grant("b", 100, 1_000_000, now).tokens()).isZero();
   }
 
   @Test

@@ -52,7 +52,7 @@ class RateLeaseLedgerTest {
     ledger.release("a", first.leaseId(), 80, now);
 
     assertThat(ledger.available()).isEqualTo(80);
-    assertThat(ledger.grant("b", 1_000, 10_000, now).tokens()).isEqualTo(40); // a and b share
+    assertThat(ledger.grant("b", 1_000, 10_000, now).tokens()).isEqualTo(80);
   }
 
   @Test
