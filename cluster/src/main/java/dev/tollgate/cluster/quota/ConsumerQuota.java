@@ -61,20 +61,38 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
    * @param unused how many tokens come back
    */
   public record Ask(
-      LimitSpec limit, long wanted, long demandPerSecond, long releaseLeaseId, long releaseWindowId, long unused) {
+      LimitSpec limit,
+      long wanted,
+      long demandPerSecond,
+      long releaseLeaseId,
+      long releaseWindowId,
+      long unused,
+      boolean nextWindow) {
 
     public Ask {
       Objects.requireNonNull(limit, "limit");
     }
 
     public static Ask grant(LimitSpec limit, long wanted, long demandPerSecond) {
-      return new Ask(limit, wanted, demandPerSecond, 0, 0, 0);
+      return new Ask(limit, wanted, demandPerSecond, 0, 0, 0, false);
+    }
+
+    /**
+     * A lease for the window after the current one, usable from its first instant, asked for
+     * shortly before it starts so that the node need not wait for the entity when it does. Windows
+     * only; granted only within {@link #NEXT_WINDOW_LEAD} of the next window's start.
+     */
+    public static Ask grantNextWindow(LimitSpec limit, long wanted, long demandPerSecond) {
+      return new Ask(limit, wanted, demandPerSecond, 0, 0, 0, true);
     }
 
     public static Ask release(LimitSpec limit, LocalLease.Unused unused) {
-      return new Ask(limit, 0, 0, unused.leaseId(), unused.windowId(), unused.tokens());
+      return new Ask(limit, 0, 0, unused.leaseId(), unused.windowId(), unused.tokens(), false);
     }
   }
+
+  /** How long before a window starts its leases may be granted. */
+  public static final Duration NEXT_WINDOW_LEAD = Duration.ofSeconds(1);
 
   /**
    * Asks for leases on some limits of this entity; answered with one grant per ask, in order.
@@ -123,6 +141,7 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   /**
    * A lease on one limit, possibly of zero tokens.
    *
+   * @param validFrom the first instant the lease may be used: now, or the start of the next window
    * @param available what the entity could still grant after this grant, across all nodes
    * @param resetAt when a window ends, or when a bucket is full again
    * @param retryAt when to ask again if this grant has no tokens: the end of a spent window, or when
@@ -132,6 +151,7 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
       String limitId,
       long leaseId,
       long tokens,
+      Instant validFrom,
       Instant expiresAt,
       long windowId,
       long available,
@@ -144,13 +164,18 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     }
   }
 
-  /** The durable part: the book of every window limit, by limit id. */
-  public record State(Map<String, LeaseLedger.Snapshot> windows) implements CborSerializable {
+  /**
+   * The durable part: the book of every window limit, by limit id, and the books of next windows
+   * that have granted leases ahead of their start.
+   */
+  public record State(Map<String, LeaseLedger.Snapshot> windows, Map<String, LeaseLedger.Snapshot> nextWindows)
+      implements CborSerializable {
 
-    public static final State EMPTY = new State(Map.of());
+    public static final State EMPTY = new State(Map.of(), Map.of());
 
     public State {
       windows = Map.copyOf(windows);
+      nextWindows = Map.copyOf(nextWindows == null ? Map.of() : nextWindows);
     }
   }
 
@@ -175,6 +200,9 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   private final LongSupplier nanoClock;
   /** Opened from the state lazily; dropped on recovery so they follow what is stored. */
   private final Map<String, LeaseLedger> windows = new HashMap<>();
+  private final Map<String, LeaseLedger> nextWindows = new HashMap<>();
+  /** Next-window books that became current or went stale since the last store. */
+  private final java.util.Set<String> droppedNextWindows = new java.util.HashSet<>();
   private final Map<String, RateLeaseLedger> buckets = new HashMap<>();
 
   private ConsumerQuota(PersistenceId id, Settings settings, Clock clock, LongSupplier nanoClock) {
@@ -205,7 +233,11 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> windows.clear())
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          windows.clear();
+          nextWindows.clear();
+          droppedNextWindows.clear();
+        })
         .build();
   }
 
@@ -230,16 +262,28 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     for (Ask ask : acquire.asks()) {
       if (ask.limit().isBucket()) {
         grants.add(bucketAsk(acquire.node(), late ? withoutWanting(ask) : ask, now));
+      } else if (ask.nextWindow()) {
+        Instant start = ask.limit().window().end(now);
+        boolean due = !late && ask.wanted() > 0 && Duration.between(now, start).compareTo(NEXT_WINDOW_LEAD) <= 0;
+        window(state, ask.limit(), now);
+        LeaseLedger book = nextWindow(state, ask.limit(), start);
+        LeaseLedger.Grant grant = due
+            ? book.grant(acquire.node(), ask.wanted(), ask.demandPerSecond(), start)
+            : new LeaseLedger.Grant(0, 0, start, book.windowId());
+        changed |= grant.tokens() > 0;
+        Instant end = ask.limit().window().end(start);
+        grants.add(new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), start, grant.expiresAt(),
+            grant.windowId(), book.remaining(), end, start));
       } else {
         LeaseLedger book = window(state, ask.limit(), now);
-        changed |= release(book, acquire.node(), ask, now);
+        changed |= release(state, book, acquire.node(), ask, now);
         LeaseLedger.Grant grant = ask.wanted() > 0 && !late
             ? book.grant(acquire.node(), ask.wanted(), ask.demandPerSecond(), now)
             : new LeaseLedger.Grant(0, 0, now, book.windowId());
         changed |= grant.tokens() > 0;
         Instant end = ask.limit().window().end(now);
-        grants.add(new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), grant.expiresAt(), grant.windowId(),
-            book.remaining(), end, book.remaining() > 0 ? now : end));
+        grants.add(new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), now, grant.expiresAt(),
+            grant.windowId(), book.remaining(), end, book.remaining() > 0 ? now : end));
       }
     }
     Answer answer = new Answer(grants);
@@ -256,23 +300,33 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
       if (ask.limit().isBucket()) {
         bucket(ask.limit()).release(release.node(), ask.releaseLeaseId(), ask.unused(), now);
       } else {
-        changed |= release(window(state, ask.limit(), now), release.node(), ask, now);
+        changed |= release(state, window(state, ask.limit(), now), release.node(), ask, now);
       }
     }
     return changed ? Effect().persist(snapshot(state)) : Effect().none();
   }
 
   private static Ask withoutWanting(Ask ask) {
-    return new Ask(ask.limit(), 0, ask.demandPerSecond(), ask.releaseLeaseId(), ask.releaseWindowId(), ask.unused());
+    return new Ask(ask.limit(), 0, ask.demandPerSecond(), ask.releaseLeaseId(), ask.releaseWindowId(), ask.unused(),
+        ask.nextWindow());
   }
 
-  private static boolean release(LeaseLedger book, String node, Ask ask, Instant now) {
-    book.roll(now);
-    if (ask.releaseLeaseId() <= 0 || ask.releaseWindowId() != book.windowId()) {
+  /** Settles returned tokens in the book of the window they were granted for: this one, or the next. */
+  private boolean release(State state, LeaseLedger book, String node, Ask ask, Instant now) {
+    if (ask.releaseLeaseId() <= 0) {
       return false;
     }
-    book.release(node, ask.releaseLeaseId(), ask.unused(), now);
-    return true;
+    book.roll(now);
+    if (ask.releaseWindowId() == book.windowId()) {
+      book.release(node, ask.releaseLeaseId(), ask.unused(), now);
+      return true;
+    }
+    LeaseLedger next = book(nextWindows, state.nextWindows(), ask.limit(), null);
+    if (next != null && next.windowId() == ask.releaseWindowId()) {
+      next.release(node, ask.releaseLeaseId(), ask.unused(), now);
+      return true;
+    }
+    return false;
   }
 
   private LeaseGrant bucketAsk(String node, Ask ask, Instant now) {
@@ -284,18 +338,62 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
         ? book.grant(node, ask.wanted(), ask.demandPerSecond(), now)
         : new LeaseLedger.Grant(0, 0, now, 0);
     long available = book.available();
-    return new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), grant.expiresAt(), 0, available,
+    return new LeaseGrant(ask.limit().id(), grant.leaseId(), grant.tokens(), now, grant.expiresAt(), 0, available,
         now.plus(book.untilFull()), now.plus(grant.tokens() > 0 ? Duration.ZERO : book.untilWorthAsking()));
   }
 
+  /**
+   * The book of the window containing {@code now}: the one in use, or, once its window is over, the
+   * book that granted leases for the new window ahead of its start.
+   */
   private LeaseLedger window(State state, LimitSpec limit, Instant now) {
-    LeaseLedger book = windows.get(limit.id());
+    LeaseLedger book = book(windows, state.windows(), limit, null);
+    long current = limit.window().id(now);
+    if (book == null || book.windowId() < current) {
+      LeaseLedger next = book(nextWindows, state.nextWindows(), limit, null);
+      if (next != null && next.windowId() <= current) {
+        nextWindows.remove(limit.id());
+        droppedNextWindows.add(limit.id());
+        if (next.windowId() == current) {
+          // Leases of this window were granted ahead of its start: this book counts them.
+          windows.put(limit.id(), next);
+          return next;
+        }
+      }
+      if (book == null) {
+        book = LeaseLedger.open(limit.requests(), limit.window(), settings.windowTerms(), now);
+        windows.put(limit.id(), book);
+      }
+    }
+    return book;
+  }
+
+  /** The book of the window starting at {@code start}, opened if need be. */
+  private LeaseLedger nextWindow(State state, LimitSpec limit, Instant start) {
+    LeaseLedger book = book(nextWindows, state.nextWindows(), limit, null);
+    if (book == null || book.windowId() != limit.window().id(start)) {
+      book = LeaseLedger.open(limit.requests(), limit.window(), settings.windowTerms(), start);
+      nextWindows.put(limit.id(), book);
+    }
+    return book;
+  }
+
+  /**
+   * A book from those opened in this incarnation, else from the stored state, reopened with the
+   * limit's current number of requests; a fresh one at {@code openAt}, or null if that is null.
+   */
+  private LeaseLedger book(Map<String, LeaseLedger> open, Map<String, LeaseLedger.Snapshot> stored, LimitSpec limit,
+      Instant openAt) {
+    LeaseLedger book = open.get(limit.id());
     if (book == null || book.limit() != limit.requests()) {
-      LeaseLedger.Snapshot stored = book != null ? book.snapshot() : state.windows().get(limit.id());
-      book = stored == null
-          ? LeaseLedger.open(limit.requests(), limit.window(), settings.windowTerms(), now)
-          : LeaseLedger.restore(stored, limit.requests(), limit.window(), settings.windowTerms());
-      windows.put(limit.id(), book);
+      LeaseLedger.Snapshot snapshot = book != null ? book.snapshot() : stored.get(limit.id());
+      if (snapshot == null && openAt == null) {
+        return null;
+      }
+      book = snapshot == null
+          ? LeaseLedger.open(limit.requests(), limit.window(), settings.windowTerms(), openAt)
+          : LeaseLedger.restore(snapshot, limit.requests(), limit.window(), settings.windowTerms());
+      open.put(limit.id(), book);
     }
     return book;
   }
@@ -314,6 +412,9 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   private State snapshot(State stored) {
     Map<String, LeaseLedger.Snapshot> books = new HashMap<>(stored.windows());
     windows.forEach((id, book) -> books.put(id, book.snapshot()));
-    return new State(books);
+    Map<String, LeaseLedger.Snapshot> next = new HashMap<>(stored.nextWindows());
+    next.keySet().removeAll(droppedNextWindows);
+    nextWindows.forEach((id, book) -> next.put(id, book.snapshot()));
+    return new State(books, next);
   }
 }

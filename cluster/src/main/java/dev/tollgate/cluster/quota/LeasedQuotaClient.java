@@ -42,6 +42,13 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
    */
   private static final Logger WINDOWS = LoggerFactory.getLogger("dev.tollgate.quota.windows");
   private static final long SECOND = 1_000_000_000L;
+  /**
+   * "Not until" marks are set this far in the past, not to the setter's clock reading: a request
+   * that read the clock a moment before must not find itself inside the mark.
+   */
+  private static final long LONG_AGO = 3600 * SECOND;
+  /** How long before a window ends a busy node asks for its lease of the next one (at most a quarter of the window). */
+  private static final Duration NEXT_WINDOW_LEAD = Duration.ofMillis(250);
 
   /**
    * @param unavailableBackoff how long to follow {@code on_unavailable} after an entity failed to
@@ -194,7 +201,11 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       }
     }
     for (LimitState l : limits) {
+      if (l.nextGrant != null) {
+        startNextWindow(s, l, now);
+      }
       if (l.spentUntilNanos - now > 0) {
+        askNextWindowIfDue(s, now);
         return done(limited(s, l, l.spentUntilNanos - now, now, asked > 0));
       }
     }
@@ -210,10 +221,21 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       if (wantsRenewal(s, now)) {
         ask(s);
       }
+      askNextWindowIfDue(s, now);
       return CompletableFuture.completedFuture(new Attempt(admitted(s, now, asked > 0, false), s, generations));
     }
     for (int i = 0; i < taken; i++) {
       limits[i].lease.refund(generations[i]);
+    }
+    LimitState dry = limits[taken];
+    long recheck = settings.recheckSpent().toNanos();
+    if (!dry.spec.isBucket() && dry.available == 0 && dry.resetAtNanos - now > 0 && now - dry.answeredAtNanos < recheck) {
+      // The entity had nothing left for this window at its last answer, lately: the window is spent.
+      // Believe it without asking until recheckSpent after that answer (others may give back).
+      dry.retryAtNanos = dry.resetAtNanos;
+      dry.spentUntilNanos = Math.min(dry.resetAtNanos, dry.answeredAtNanos + recheck);
+      askNextWindowIfDue(s, now);
+      return done(limited(s, dry, dry.spentUntilNanos - now, now, asked > 0));
     }
     if (s.unavailableUntilNanos - now > 0) {
       return done(unavailable(s, now, asked > 0));
@@ -221,7 +243,11 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     if (asked >= settings.maxAsks()) {
       return done(limited(s, limits[taken], SECOND, now, true));
     }
-    return ask(s).handle((ignored, failure) -> admit(scope, asked + 1, false)).thenCompose(a -> a);
+    s.waiting.incrementAndGet();
+    return ask(s).handle((ignored, failure) -> {
+      s.waiting.decrementAndGet();
+      return admit(scope, asked + 1, false);
+    }).thenCompose(a -> a);
   }
 
   private static CompletionStage<Attempt> done(Verdict verdict) {
@@ -269,9 +295,13 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         return s.pending;
       }
       long now = nanoClock.getAsLong();
+      // Requests waiting now are demand too: after a quiet spell the meter says little, and a lease
+      // of one token would serve only one of them.
+      long waiting = s.waiting.get();
       for (LimitState l : s.limits) {
         if (l.spentUntilNanos - now <= 0 && (l.lease.remaining() == 0 || l.lease.wantsRenewal())) {
-          asks.add(ConsumerQuota.Ask.grant(l.spec, Math.max(1, l.lease.demandPerSecond()), l.lease.demandPerSecond()));
+          long demand = Math.max(l.lease.demandPerSecond(), waiting * SECOND / l.horizonNanos);
+          asks.add(ConsumerQuota.Ask.grant(l.spec, Math.max(1, demand), demand));
         }
       }
       if (asks.isEmpty()) {
@@ -297,17 +327,32 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private void apply(ScopeState s, ConsumerQuota.Answer answer) {
     Instant wallNow = clock.instant();
     long now = nanoClock.getAsLong();
-    s.unavailableUntilNanos = now;
+    s.unavailableUntilNanos = now - LONG_AGO;
     for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
       LimitState l = s.limit(grant.limitId());
-      if (l == null) {
-        continue;
+      if (l != null) {
+        take(s, l, grant, wallNow, now);
+      }
+    }
+  }
+
+  /** Takes a grant into a limit's lease, unless it is for a window the lease has left behind. */
+  private void take(ScopeState s, LimitState l, ConsumerQuota.LeaseGrant grant, Instant wallNow, long now) {
+    synchronized (l) {
+      if (!l.spec.isBucket() && grant.windowId() < l.lease.windowId()) {
+        return;
       }
       LocalLease.ClosedWindow closed = l.lease.acceptCounting(grant.asGrant(), wallNow);
-      if (closed != null && WINDOWS.isDebugEnabled()) {
-        WINDOWS.debug("admitted {} {} {} {}", s.scope.entityId(), l.spec.id(), closed.windowId(), closed.admitted());
+      if (closed != null) {
+        // A new window: whatever was spent was the old window's.
+        l.spentUntilNanos = now - LONG_AGO;
+        l.retryAtNanos = now - LONG_AGO;
+        if (WINDOWS.isDebugEnabled()) {
+          WINDOWS.debug("admitted {} {} {} {}", s.scope.entityId(), l.spec.id(), closed.windowId(), closed.admitted());
+        }
       }
       l.available = grant.available();
+      l.answeredAtNanos = now;
       l.resetAtNanos = now + Duration.between(wallNow, grant.resetAt()).toNanos();
       l.expiresWithWindow = !l.spec.isBucket() && !grant.expiresAt().isBefore(grant.resetAt());
       if (grant.tokens() == 0 && grant.available() == 0 && l.lease.remaining() == 0) {
@@ -316,6 +361,75 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         l.retryAtNanos = now + retry;
       }
     }
+  }
+
+  private void askNextWindowIfDue(ScopeState s, long now) {
+    for (LimitState l : s.limits) {
+      if (l.wantsNextWindow(now)) {
+        askNextWindow(s, now);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Asks, shortly before the current window ends, for leases of the next one, so that requests at
+   * the start of the next window need not wait for the entity. At most once per window and limit.
+   */
+  private void askNextWindow(ScopeState s, long now) {
+    List<LimitState> due = null;
+    synchronized (s) {
+      if (s.pendingNext) {
+        return;
+      }
+      for (LimitState l : s.limits) {
+        if (l.wantsNextWindow(now)) {
+          l.nextAskedFor = l.resetAtNanos;
+          if (due == null) {
+            due = new ArrayList<>(s.limits.length);
+          }
+          due.add(l);
+        }
+      }
+      if (due == null) {
+        return;
+      }
+      s.pendingNext = true;
+    }
+    List<ConsumerQuota.Ask> asks = new ArrayList<>(due.size());
+    for (LimitState l : due) {
+      long demand = l.lease.demandPerSecond();
+      asks.add(ConsumerQuota.Ask.grantNextWindow(l.spec, Math.max(1, demand), demand));
+    }
+    entities.acquire(s.scope.entityId(), asks).whenComplete((answer, failure) -> {
+      if (failure == null) {
+        Instant wallNow = clock.instant();
+        long at = nanoClock.getAsLong();
+        for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
+          LimitState l = s.limit(grant.limitId());
+          if (l != null && grant.tokens() > 0) {
+            l.nextValidFromNanos = at + Duration.between(wallNow, grant.validFrom()).toNanos();
+            l.nextGrant = grant;
+          }
+        }
+      }
+      synchronized (s) {
+        s.pendingNext = false;
+      }
+    });
+  }
+
+  /** Once its window has begun, a lease granted ahead of it becomes the lease in use. */
+  private void startNextWindow(ScopeState s, LimitState l, long now) {
+    ConsumerQuota.LeaseGrant next;
+    synchronized (l) {
+      next = l.nextGrant;
+      if (next == null || now - l.nextValidFromNanos < 0) {
+        return;
+      }
+      l.nextGrant = null;
+    }
+    take(s, l, next, clock.instant(), now);
   }
 
   private void becameUnavailable(ScopeState s, Throwable failure) {
@@ -396,9 +510,19 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     }
   }
 
-  private static List<ConsumerQuota.Ask> drain(ScopeState s) {
+  private List<ConsumerQuota.Ask> drain(ScopeState s) {
     List<ConsumerQuota.Ask> returns = new ArrayList<>();
+    long now = nanoClock.getAsLong();
     for (LimitState l : s.limits) {
+      startNextWindow(s, l, now);
+      ConsumerQuota.LeaseGrant ahead;
+      synchronized (l) {
+        ahead = l.nextGrant;
+        l.nextGrant = null;
+      }
+      if (ahead != null) {
+        returns.add(ConsumerQuota.Ask.release(l.spec, new LocalLease.Unused(ahead.leaseId(), ahead.windowId(), ahead.tokens())));
+      }
       if (l.lease.remaining() > 0) {
         LocalLease.Unused unused = l.lease.drainUnused();
         if (unused.tokens() > 0 && unused.leaseId() > 0) {
@@ -417,6 +541,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     volatile long unavailableUntilNanos;
     /** The ask on its way, if any; guarded by this. */
     CompletableFuture<Void> pending;
+    /** Whether an ask for next-window leases is on its way; guarded by this. */
+    boolean pendingNext;
+    /** Requests waiting for an ask's answer. */
+    final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
 
     ScopeState(QuotaScope scope, LongSupplier nanoClock, Instant wallNow) {
       this.scope = scope;
@@ -426,7 +554,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         limits[i] = new LimitState(scope.limits().get(i), scope.names().get(i), nanoClock, now, wallNow);
       }
       this.lastUsedNanos = now;
-      this.unavailableUntilNanos = now;
+      this.unavailableUntilNanos = now - LONG_AGO;
     }
 
     LimitState limit(String id) {
@@ -449,10 +577,20 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     volatile long spentUntilNanos;
     volatile long retryAtNanos;
     volatile long available;
+    /** When the entity last answered for this limit. */
+    volatile long answeredAtNanos;
     volatile long resetAtNanos;
     volatile boolean expiresWithWindow;
     /** This node's share while the entity is unavailable; guarded by the scope state. */
     LocalShare share;
+    /** A lease of the next window, granted ahead of it, and when it may be used. */
+    volatile ConsumerQuota.LeaseGrant nextGrant;
+    volatile long nextValidFromNanos;
+    /** The window end for which next-window leases were last asked; one ask per window. */
+    volatile long nextAskedFor;
+    final long nextWindowLeadNanos;
+    /** How much demand a lease covers: the entity's renewal horizon for this kind of limit. */
+    final long horizonNanos;
 
     LimitState(LimitSpec spec, String name, LongSupplier nanoClock, long now, Instant wallNow) {
       this.spec = spec;
@@ -463,10 +601,22 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
           : new LocalLease(nanoClock);
       CalendarWindow window = spec.window();
       this.windowSeconds = Duration.between(window.start(wallNow), window.end(wallNow)).getSeconds();
-      this.spentUntilNanos = now;
-      this.retryAtNanos = now;
+      this.spentUntilNanos = now - LONG_AGO;
+      this.retryAtNanos = now - LONG_AGO;
       this.resetAtNanos = now;
       this.available = spec.isBucket() ? spec.burst() : spec.requests();
+      this.nextWindowLeadNanos = Math.min(NEXT_WINDOW_LEAD.toNanos(), windowSeconds * SECOND / 4);
+      this.horizonNanos = (spec.isBucket() ? ConsumerQuota.Settings.DEFAULT.bucketTerms() : ConsumerQuota.Settings.DEFAULT.windowTerms())
+          .renewalHorizon().toNanos();
+    }
+
+    /** Whether to ask for the next window's lease now: its start is near, and none is held or asked for. */
+    boolean wantsNextWindow(long now) {
+      if (spec.isBucket() || nextGrant != null || nextAskedFor == resetAtNanos || lease.windowId() == Long.MIN_VALUE) {
+        return false;
+      }
+      long untilEnd = resetAtNanos - now;
+      return untilEnd > 0 && untilEnd <= nextWindowLeadNanos;
     }
 
     Verdict.LimitStatus status(long now) {

@@ -56,7 +56,7 @@ public final class LocalLease {
   private volatile long expiresAtNanos;
   private volatile long lastGrantTokens;
   private long leaseId;
-  private long windowId = Long.MIN_VALUE;
+  private volatile long windowId = Long.MIN_VALUE;
   /** Tokens granted for the current window, and taken back by drains; guarded by this. */
   private long grantedInWindow;
   private long drainedInWindow;
@@ -125,6 +125,11 @@ public final class LocalLease {
     lastGrantTokens = grant.tokens();
     expiresAtNanos = deadline;
     return closed;
+  }
+
+  /** The window of the newest grant taken in, or {@code Long.MIN_VALUE} before the first. */
+  public long windowId() {
+    return windowId;
   }
 
   /** The window of the newest grant, and how many requests this lease admitted in it so far. */

@@ -123,7 +123,7 @@ class ConsumerQuotaTest {
         granted += grant.tokens();
         releasedUpTo = grant.leaseId();
       }
-      acquire(first, entity, "a", new Ask(DAILY, 0, 0, releasedUpTo, 0, 0));
+      acquire(first, entity, "a", new Ask(DAILY, 0, 0, releasedUpTo, ahead(clock.instant()), 0, false));
       // Node b holds a lease of 40 when everything stops.
       LeaseGrant held = acquire(first, entity, "b", Ask.grant(DAILY, 40, 160));
       assertThat(held.tokens()).isEqualTo(40);
@@ -141,7 +141,7 @@ class ConsumerQuotaTest {
       }
       assertThat(more).as("900 spent and 40 leased out of 1000").isEqualTo(60);
       // b returns 30 of its 40: they can be granted again.
-      acquire(second, entity, "b", new Ask(DAILY, 0, 0, 10_000, clock.instant().getEpochSecond() / 86400, 30));
+      acquire(second, entity, "b", new Ask(DAILY, 0, 0, 10_000, clock.instant().getEpochSecond() / 86400, 30, false));
       assertThat(acquire(second, entity, "c", Ask.grant(DAILY, 1000, 100_000)).tokens()).isEqualTo(30);
     } finally {
       second.shutdownTestKit();
@@ -226,6 +226,49 @@ class ConsumerQuotaTest {
     } finally {
       kit.shutdownTestKit();
     }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("databases")
+  void leasesOfTheNextWindowAreGrantedJustAheadOfItAndCountInItEvenAfterARestart(String name, Database database)
+      throws Exception {
+    String id = "c:ahead-" + System.nanoTime();
+    clock.advance(Duration.between(clock.start, Instant.parse("2026-11-22T23:59:58Z")));
+    ActorTestKit first = system(database);
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(first, id);
+      assertThat(acquire(first, entity, "a", Ask.grant(DAILY, 300, 1_000_000)).tokens()).isEqualTo(300);
+      assertThat(acquire(first, entity, "a", Ask.grantNextWindow(DAILY, 100, 400)).tokens())
+          .as("two seconds ahead is too early").isZero();
+      clock.advance(Duration.ofMillis(1500));
+      LeaseGrant ahead = acquire(first, entity, "a", Ask.grantNextWindow(DAILY, 100, 400));
+      assertThat(ahead.tokens()).isEqualTo(100);
+      assertThat(ahead.validFrom()).isEqualTo(Instant.parse("2026-11-23T00:00:00Z"));
+      assertThat(ahead.expiresAt()).isEqualTo(Instant.parse("2026-11-23T00:00:05Z"));
+      assertThat(ahead.available()).as("of the next day").isEqualTo(900);
+      assertThat(acquire(first, entity, "b", Ask.grantNextWindow(DAILY, 50, 200)).tokens()).isEqualTo(50);
+      // b gives its lease back before the day starts.
+      LeaseGrant back = acquire(first, entity, "b", Ask.grantNextWindow(DAILY, 1, 4));
+      acquire(first, entity, "b", new Ask(DAILY, 0, 0, back.leaseId(), back.windowId(), 51, false));
+      assertThat(acquire(first, entity, "c", Ask.grant(DAILY, 1000, 1_000_000)).tokens())
+          .as("today is unaffected").isEqualTo(700);
+    } finally {
+      first.shutdownTestKit();
+    }
+    clock.advance(Duration.ofSeconds(1));
+    ActorTestKit second = system(database);
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(second, id);
+      LeaseGrant today = acquire(second, entity, "c", Ask.grant(DAILY, 10_000, 1_000_000));
+      assertThat(today.windowId()).isEqualTo(ahead(clock.instant()));
+      assertThat(today.tokens()).as("a's 100 granted ahead still count").isEqualTo(900);
+    } finally {
+      second.shutdownTestKit();
+    }
+  }
+
+  static long ahead(Instant now) {
+    return now.getEpochSecond() / 86400;
   }
 
   @Test

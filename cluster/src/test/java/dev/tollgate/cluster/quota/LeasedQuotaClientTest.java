@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -164,6 +165,55 @@ class LeasedQuotaClientTest {
     Instant midnight = Instant.now().atZone(java.time.ZoneOffset.UTC).toLocalDate().plusDays(1)
         .atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
     assertThat(after.retryAfter()).isLessThanOrEqualTo(Duration.between(Instant.now(), midnight).plusSeconds(1));
+  }
+
+  @Test
+  void aBusyNodeHoldsTheNextWindowsLeaseBeforeItStarts() throws Exception {
+    LimitSpec perSecond = new LimitSpec("window/1s", 100, "1s", 0);
+    QuotaScope scope = scope("c:ahead-" + System.nanoTime(), perSecond, OnUnavailable.DENY);
+    DirectEntities entities = new DirectEntities("a");
+    LeasedQuotaClient client = client(entities, LeasedQuotaClient.Settings.DEFAULT);
+    Map<Long, Long> admittedBySecond = new java.util.TreeMap<>();
+    long firstSecond = System.currentTimeMillis() / 1000;
+    long remoteAfterTheFirstWindow = 0;
+    long end = System.nanoTime() + Duration.ofMillis(4200).toNanos();
+    while (System.nanoTime() < end) {
+      long before = System.currentTimeMillis();
+      Verdict v = admit(client, scope);
+      long after = System.currentTimeMillis();
+      if (v.admitted() && before / 1000 == after / 1000) {
+        admittedBySecond.merge(before / 1000, 1L, Long::sum);
+      }
+      if (v.remote() && before / 1000 > firstSecond) {
+        remoteAfterTheFirstWindow++;
+      }
+      Thread.sleep(0, 200_000);
+    }
+    System.out.printf("admitted per second %s, decisions that waited after the first window: %d%n", admittedBySecond,
+        remoteAfterTheFirstWindow);
+    assertThat(admittedBySecond.values()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(100));
+    assertThat(admittedBySecond.values().stream().skip(1)).as("the limit in every full window").contains(100L);
+    // In the first window the node's demand meter starts cold, so its first leases are small. From
+    // then on the next window's lease is there when the window starts, and a spent window is known.
+    assertThat(remoteAfterTheFirstWindow).isLessThanOrEqualTo(1);
+  }
+
+  @Test
+  void aBurstAfterAQuietSpellIsAdmittedWhenTheLimitIsFarAway() throws Exception {
+    LimitSpec huge = new LimitSpec("window/86400s", 1_000_000_000_000L, "day", 0);
+    QuotaScope scope = scope("c:burst-" + System.nanoTime(), huge, OnUnavailable.DENY);
+    LeasedQuotaClient client = client(new DirectEntities("a"), LeasedQuotaClient.Settings.DEFAULT);
+    for (int round = 0; round < 3; round++) {
+      // 64 requests at once, as a balancer's connections would bring them after a pause.
+      List<CompletableFuture<Verdict>> burst = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        burst.add(client.admit(List.of(scope)).toCompletableFuture());
+      }
+      for (CompletableFuture<Verdict> v : burst) {
+        assertThat(v.join().outcome()).isEqualTo(Verdict.Outcome.ADMITTED);
+      }
+      Thread.sleep(1500);
+    }
   }
 
   @Test
