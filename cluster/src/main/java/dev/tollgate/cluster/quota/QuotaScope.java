@@ -16,6 +16,10 @@ public record QuotaScope(String entityId, List<LimitSpec> limits, List<String> n
 
   public QuotaScope {
     Objects.requireNonNull(entityId, "entityId");
+    if (entityId.isEmpty() || entityId.indexOf('|') >= 0) {
+      // Pekko Persistence separates the entity type from the entity id with '|' and refuses ids holding it.
+      throw new IllegalArgumentException("entityId: \"" + entityId + "\" (expected: not empty, without '|')");
+    }
     limits = List.copyOf(limits);
     names = List.copyOf(names);
     Objects.requireNonNull(onUnavailable, "onUnavailable");

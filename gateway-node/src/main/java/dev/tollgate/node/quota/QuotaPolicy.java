@@ -25,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code c:<consumer>} or {@code ip:<address>}: the plan's limits. The entity belongs to the
  *       caller, not the plan, so a consumer moved to another plan keeps what it spent in windows of
  *       the same length.
- *   <li>{@code r:<route>|c:<consumer>} or {@code r:<route>|ip:<address>}: a route's limits.
+ *   <li>{@code r:<route>/c:<consumer>} or {@code r:<route>/ip:<address>}: a route's limits.
  * </ul>
  *
  * <p>Scopes of consumers are built once and reused; scopes keyed by client IP are built per request.
@@ -103,8 +103,8 @@ public final class QuotaPolicy {
       return null;
     }
     if (caller instanceof Caller.Consumer c && routeKeys.get(route) == RouteLimits.Key.CONSUMER) {
-      return routeConsumerScopes.computeIfAbsent(route + "|" + c.id(), key -> set.scope("r:" + route + "|c:" + c.id()));
+      return routeConsumerScopes.computeIfAbsent(route + "/" + c.id(), key -> set.scope("r:" + route + "/c:" + c.id()));
     }
-    return set.scope("r:" + route + "|ip:" + clientIp);
+    return set.scope("r:" + route + "/ip:" + clientIp);
   }
 }

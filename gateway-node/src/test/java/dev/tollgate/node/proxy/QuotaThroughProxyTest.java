@@ -57,6 +57,12 @@ class QuotaThroughProxyTest {
             rate_limit:
               by: client_ip
               limits: [{requests: 2, per: hour}]
+          - name: orders
+            match: {paths: [/orders]}
+            upstream: app
+            rate_limit:
+              by: consumer
+              limits: [{requests: 2, per: hour}]
         """.formatted(url, goldPerHour, legacy);
   }
 
@@ -139,6 +145,7 @@ class QuotaThroughProxyTest {
   @Test
   void aRoutesOwnLimitCountsPerClientIpOnTopOfThePlan() {
     String ip = "198.51.100.20";
+    long localShareBefore = proxy.node.quota().stats().localShare();
     HttpResponse<String> first = proxy.get("/search", "X-Forwarded-For", ip, "X-Api-Key", "unlimited-key-0123456789");
     assertThat(first.statusCode()).isEqualTo(200);
     assertThat(first.headers().firstValue("RateLimit-Policy")).hasValue("\"search-hour\";q=2;w=3600");
@@ -151,6 +158,25 @@ class QuotaThroughProxyTest {
         .isEqualTo(200);
     assertThat(proxy.get("/search", "X-Forwarded-For", "198.51.100.21", "X-Api-Key", "unlimited-key-0123456789")
         .statusCode()).isEqualTo(200);
+    // Counted by the route's own entity, not by a node's share while the entity is unreachable
+    // (which, on one node, would admit just as much).
+    assertThat(proxy.node.quota().stats().localShare()).isEqualTo(localShareBefore);
+  }
+
+  @Test
+  void aRoutesOwnLimitByConsumerCountsEachConsumerOnItsOwn() {
+    long localShareBefore = proxy.node.quota().stats().localShare();
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<String> r = proxy.get("/orders", "X-Api-Key", "unlimited-key-0123456789");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("RateLimit-Policy")).hasValue("\"orders-hour\";q=2;w=3600");
+    }
+    HttpResponse<String> refused = proxy.get("/orders", "X-Api-Key", "unlimited-key-0123456789",
+        "X-Forwarded-For", "198.51.100.30");
+    assertThat(refused.statusCode()).as("from another address, the same consumer").isEqualTo(429);
+    assertThat(refused.headers().firstValue("RateLimit").orElseThrow()).startsWith("\"orders-hour\";r=0;t=");
+    assertThat(proxy.get("/orders", "X-Api-Key", "zed-key-0123456789").statusCode()).isEqualTo(200);
+    assertThat(proxy.node.quota().stats().localShare()).isEqualTo(localShareBefore);
   }
 
   @Test
