@@ -58,7 +58,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
    * @param idleRelease return a lease not used for this long
    * @param forgetAfter drop a scope not used for this long
    * @param maxAsks how many times one request asks before it is refused (only under heavy
-   *     contention at the very end of a budget)
+   *     contention at the very end of a budget; four times as many while the entity has tokens left)
    */
   public record Settings(
       Duration unavailableBackoff, Duration recheckSpent, Duration idleRelease, Duration forgetAfter, int maxAsks) {
@@ -240,7 +240,12 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     if (s.unavailableUntilNanos - now > 0) {
       return done(unavailable(s, now, asked > 0));
     }
-    if (asked >= settings.maxAsks()) {
+    // A request finds its lease empty again after an answer when other requests took the new
+    // tokens first. Near the end of a budget that is contention for the last tokens, and after
+    // maxAsks the request is refused; while the entity still has plenty to lend it is only a race
+    // on this node, which the next, larger lease settles, so it may ask longer.
+    int asks = dry.available > 0 ? settings.maxAsks() * 4 : settings.maxAsks();
+    if (asked >= asks) {
       return done(limited(s, limits[taken], SECOND, now, true));
     }
     s.waiting.incrementAndGet();
@@ -300,7 +305,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       long waiting = s.waiting.get();
       for (LimitState l : s.limits) {
         if (l.spentUntilNanos - now <= 0 && (l.lease.remaining() == 0 || l.lease.wantsRenewal())) {
-          long demand = Math.max(l.lease.demandPerSecond(), waiting * SECOND / l.horizonNanos);
+          // Twice the waiting requests: more arrive while the answer is on its way.
+          long demand = Math.max(l.lease.demandPerSecond(), 2 * waiting * SECOND / l.horizonNanos);
           asks.add(ConsumerQuota.Ask.grant(l.spec, Math.max(1, demand), demand));
         }
       }

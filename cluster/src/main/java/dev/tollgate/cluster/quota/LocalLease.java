@@ -220,22 +220,30 @@ public final class LocalLease {
   }
 
   /**
-   * Requests per second over the complete slots of the demand window (fewer while the lease is
-   * young; the current partial slot as if complete in the very first slot, which underestimates).
+   * Requests per second within the demand window, over the time since the first request seen in it
+   * (at least one slot): traffic that starts after a quiet spell is measured at its own rate at
+   * once, not averaged with the quiet time before it, so the first leases of a burst are sized for
+   * the burst.
    */
   public long demandPerSecond() {
-    long current = slotAt(nanoClock.getAsLong());
-    long from = Math.max(0, current - SLOTS);
-    long until = current == 0 ? 1 : current;
+    long now = nanoClock.getAsLong();
+    long current = slotAt(now);
+    long from = Math.max(0, current - SLOTS + 1);
     long sum = 0;
+    long earliest = current;
     for (int i = 0; i < SLOTS; i++) {
       long value = demand.get(i);
       long slot = value >>> COUNT_BITS;
-      if (slot >= from && slot < until) {
+      if (slot >= from && slot <= current && (value & COUNT_MASK) > 0) {
         sum += value & COUNT_MASK;
+        earliest = Math.min(earliest, slot);
       }
     }
-    return sum * 1_000_000_000L / ((until - from) * slotNanos);
+    if (sum == 0) {
+      return 0;
+    }
+    long span = Math.max(slotNanos, now - startNanos - earliest * slotNanos);
+    return sum * 1_000_000_000L / span;
   }
 
   private long slotAt(long nanos) {

@@ -217,6 +217,46 @@ class LeasedQuotaClientTest {
   }
 
   @Test
+  void closedLoopClientsResumingAfterAQuietSpellAreNeverRefusedWhenTheLimitsAreFarAway() throws Exception {
+    LimitSpec bucket = new LimitSpec("bucket/1s", 1_000_000, "1s", 1_000_000);
+    LimitSpec day = new LimitSpec("window/86400s", 1_000_000_000_000L, "day", 0);
+    QuotaScope scope = new QuotaScope("c:resume-" + System.nanoTime(), List.of(bucket, day), List.of("b", "d"),
+        OnUnavailable.DENY);
+    LeasedQuotaClient client = client(new DirectEntities("a"), LeasedQuotaClient.Settings.DEFAULT);
+    java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong admitted = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.ExecutorService connections = java.util.concurrent.Executors.newFixedThreadPool(64);
+    try {
+      for (int round = 0; round < 3; round++) {
+        // 64 connections, each sending its next request as soon as the last is answered, as a
+        // balancer's or a load generator's keep-alive connections do, for 400 ms.
+        long end = System.nanoTime() + Duration.ofMillis(400).toNanos();
+        List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+        for (int c = 0; c < 64; c++) {
+          running.add(connections.submit(() -> {
+            while (System.nanoTime() < end) {
+              Verdict v = admit(client, scope);
+              if (v.admitted()) {
+                admitted.incrementAndGet();
+              } else if (refused.incrementAndGet() == 1) {
+                System.out.println("first refusal: " + v);
+              }
+            }
+          }));
+        }
+        for (java.util.concurrent.Future<?> f : running) {
+          f.get();
+        }
+        Thread.sleep(1500); // longer than idle-release: the node gives its leases back
+      }
+    } finally {
+      connections.shutdownNow();
+    }
+    assertThat(admitted.get()).isPositive();
+    assertThat(refused.get()).as("refusals with both limits far away, of %d admitted", admitted.get()).isZero();
+  }
+
+  @Test
   void aTokenTakenForOneScopeIsPutBackWhenTheNextScopeRefuses() {
     LimitSpec plenty = new LimitSpec("window/86400s", 1000, "day", 0);
     LimitSpec two = new LimitSpec("window/3600s", 2, "hour", 0);

@@ -138,11 +138,30 @@ class LocalLeaseTest {
     }
     assertThat(lease.demandPerSecond()).isEqualTo(300);
 
-    clock.advance(Duration.ofMillis(500)); // five slots without demand
-    assertThat(lease.demandPerSecond()).isEqualTo(150);
+    // Five slots without demand: the last second holds four slots of 30, seen over the 900 ms since
+    // the first of them began.
+    clock.advance(Duration.ofMillis(500));
+    assertThat(lease.demandPerSecond()).isEqualTo(133);
 
     clock.advance(Duration.ofSeconds(5));
     assertThat(lease.demandPerSecond()).isZero();
+  }
+
+  @Test
+  void aBurstAfterAQuietSpellIsMeasuredAtItsOwnRate() {
+    lease.recordDemand();
+    clock.advance(Duration.ofSeconds(3));
+    for (int i = 0; i < 50; i++) {
+      lease.recordDemand();
+    }
+    clock.advance(Duration.ofMillis(20));
+    assertThat(lease.demandPerSecond()).as("at least one slot long").isEqualTo(500);
+    clock.advance(Duration.ofMillis(230));
+    for (int i = 0; i < 200; i++) {
+      lease.recordDemand();
+    }
+    // 250 requests since the burst's first slot began, 250 ms ago (the quiet seconds do not count).
+    assertThat(lease.demandPerSecond()).isEqualTo(1000);
   }
 
   @Test
