@@ -3,12 +3,13 @@
 #   (a) direct     wrk -> upstream nginx (fixed 1 KiB 200 body)
 #   (b) nginx      wrk -> nginx reverse proxy (keep-alive pool) -> upstream
 #   (c) tollgate   wrk -> Tollgate -> upstream
+#   (e) tg-quota   wrk -> Tollgate, a route with a rate limit and a daily quota per consumer -> upstream
 #   (d) pekko      wrk -> a bare Pekko HTTP server answering 1 KiB itself (the framework's ceiling)
 # on this machine, everything on 127.0.0.1. See loadtests/README.md.
 #
 # Usage: loadtests/bench-proxy.sh [--with-profile] [--help]
 # Environment (defaults in brackets):
-#   DURATION [15]  seconds per measured wrk run      ROUNDS [3]        rounds of (a),(b),(c)
+#   DURATION [15]  seconds per measured wrk run      ROUNDS [3]        rounds of all targets
 #   THREADS [2]    wrk threads                       CONNECTIONS [64]  wrk connections
 #   WARMUP [10]    seconds of uncounted wrk against Tollgate before measuring (0 = none)
 #   UPSTREAM_PORT [18080]  NGINX_PORT [18081]  TOLLGATE_PORT [18082]  PEKKO_PORT [18083]
@@ -158,7 +159,7 @@ wait_http() {
 # check_body NAME URL: the response must be a 200 with exactly 1024 body bytes
 check_body() {
   local out
-  out="$(curl -sS -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "$2")"
+  out="$(curl -sS -o /dev/null --max-time 5 -H "$API_KEY_HEADER" -w '%{http_code} %{size_download}' "$2")"
   [ "$out" = "200 1024" ] || die "$1: expected '200 1024' (status, body bytes), got '$out'"
 }
 
@@ -209,6 +210,8 @@ EOF
 }
 
 BODY_1K="$(head -c 1024 /dev/zero | tr '\0' 'x')"
+# Sent with every request to every target: Tollgate knows it as the consumer "bench" (bench-proxy.yaml).
+API_KEY_HEADER="X-Api-Key: bench-key-0123456789"
 
 # ---------------------------------------------------------------- machine
 describe_machine() {
@@ -263,22 +266,8 @@ TOLLGATE_PID=""
 RSS_IDLE_KIB=0
 RSS_MAX_KIB=0
 if [ "$SKIP_TOLLGATE" != 1 ]; then
-  if [ "$UPSTREAM_PORT" = 18080 ]; then
-    TG_CONFIG="$SCRIPT_DIR/bench-proxy.yaml"
-  else
-    TG_CONFIG="$TMP/bench-proxy.yaml"
-    cat > "$TG_CONFIG" <<EOF
-upstreams:
-  - name: bench
-    targets:
-      - url: http://127.0.0.1:$UPSTREAM_PORT
-routes:
-  - name: bench
-    match:
-      paths: [/]
-    upstream: bench
-EOF
-  fi
+  TG_CONFIG="$TMP/bench-proxy.yaml"
+  sed "s#http://127.0.0.1:18080#http://127.0.0.1:$UPSTREAM_PORT#" "$SCRIPT_DIR/bench-proxy.yaml" > "$TG_CONFIG"
   read -r -a JOPTS <<< "$TOLLGATE_JAVA_OPTS"
   TG_LOG="$TMP/tollgate.log"
   log "starting Tollgate on 127.0.0.1:$TOLLGATE_PORT (config $TG_CONFIG)"
@@ -288,6 +277,7 @@ EOF
   PIDS+=("$TOLLGATE_PID")
   wait_http tollgate "$TOLLGATE_PID" "http://127.0.0.1:$TOLLGATE_PORT/" 90 "$TG_LOG"
   check_body tollgate "http://127.0.0.1:$TOLLGATE_PORT/"
+  check_body tg-quota "http://127.0.0.1:$TOLLGATE_PORT/quota/"
   sleep 2
   RSS_IDLE_KIB="$(rss_kib "$TOLLGATE_PID")"
 
@@ -315,7 +305,8 @@ run_wrk() {
   local label="$1" url="$2" secs="$3" spid="$4" sample_rss="${5:-}"
   local out="$TMP/wrk-$label.txt" t0 t1 r
   t0="$(cpu_ticks "$spid")"
-  timeout -k 5 $((secs + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency "$url" > "$out" 2>&1 &
+  timeout -k 5 $((secs + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency -H "$API_KEY_HEADER" "$url" \
+    > "$out" 2>&1 &
   CURRENT_WRK=$!
   for _ in $(seq 1 $(((secs + 35) * 4))); do     # bounded: ends with wrk at the latest
     kill -0 "$CURRENT_WRK" 2>/dev/null || break
@@ -349,17 +340,20 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
   if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 TARGETS=(direct nginx)
-[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate pekko)
+[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-quota pekko)
 declare -A URL SPID RPS P50 P99
 URL[direct]="http://127.0.0.1:$UPSTREAM_PORT/";   SPID[direct]="$NGINX_UP_WORKER"
 URL[nginx]="http://127.0.0.1:$NGINX_PORT/";       SPID[nginx]="$NGINX_PROXY_WORKER"
 URL[tollgate]="http://127.0.0.1:$TOLLGATE_PORT/"; SPID[tollgate]="${TOLLGATE_PID:-0}"
 URL[pekko]="http://127.0.0.1:$PEKKO_PORT/";       SPID[pekko]="${PEKKO_PID:-0}"
+URL[tg-quota]="http://127.0.0.1:$TOLLGATE_PORT/quota/"; SPID[tg-quota]="${TOLLGATE_PID:-0}"
 
 if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
   log "warm-up: ${WARMUP}s against Tollgate (not counted)"
   run_wrk warmup "${URL[tollgate]}" "$WARMUP" "$TOLLGATE_PID"
   log "warm-up: $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
+  run_wrk warmup-quota "${URL[tg-quota]}" "$WARMUP" "$TOLLGATE_PID"
+  log "warm-up (quota route): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
   run_wrk warmup-pekko "${URL[pekko]}" "$WARMUP" "$PEKKO_PID"
   sleep 1
 fi
@@ -370,7 +364,7 @@ TOTAL_ERRORS=0
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS: $t (${DURATION}s)"
-    if [ "$t" = tollgate ]; then
+    if [ "$t" = tollgate ] || [ "$t" = tg-quota ]; then
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss
     else
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}"
@@ -404,6 +398,7 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   echo "tollgate/nginx throughput ratio (median of rounds): $(awk -v a="${MED[tollgate]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
   echo "bare pekko server/nginx proxy ratio (the framework's ceiling): $(awk -v a="${MED[pekko]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
   echo "tollgate/bare pekko server ratio: $(awk -v a="${MED[tollgate]}" -v b="${MED[pekko]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "tg-quota/tollgate throughput ratio, quota filter on/off (median of rounds): $(awk -v a="${MED[tg-quota]}" -v b="${MED[tollgate]}" 'BEGIN {printf "%.2f", a / b}')"
   note=""
   case " $TOLLGATE_JAVA_OPTS " in *" -XX:+AlwaysPreTouch "*) note=" (AlwaysPreTouch: the whole heap is resident from start)" ;; esac
   printf 'tollgate RSS: idle %.1f MiB, max under load %.1f MiB%s\n' \

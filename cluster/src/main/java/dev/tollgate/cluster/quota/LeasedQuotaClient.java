@@ -41,6 +41,11 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
    * default; the quota accuracy load test turns it on and adds the lines of all nodes up.
    */
   private static final Logger WINDOWS = LoggerFactory.getLogger("dev.tollgate.quota.windows");
+  /**
+   * At DEBUG, about once a second, this node's decisions so far and how many of them waited for an
+   * entity; the quota accuracy load test takes the difference over its measured span.
+   */
+  private static final Logger DECISIONS = LoggerFactory.getLogger("dev.tollgate.quota.decisions");
   private static final long SECOND = 1_000_000_000L;
   /**
    * "Not until" marks are set this far in the past, not to the setter's clock reading: a request
@@ -76,6 +81,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private final LongAdder decisions = new LongAdder();
   private final LongAdder remoteDecisions = new LongAdder();
   private final LongAdder localShareDecisions = new LongAdder();
+  /** When the sweeper last logged the decision counts; sweeper thread only. */
+  private long lastDecisionsLogNanos;
 
   public LeasedQuotaClient(QuotaEntities entities, Settings settings, Clock clock, LongSupplier nanoClock) {
     this.entities = Objects.requireNonNull(entities, "entities");
@@ -492,6 +499,11 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private void sweep() {
     try {
       long now = nanoClock.getAsLong();
+      if (DECISIONS.isDebugEnabled() && now - lastDecisionsLogNanos >= SECOND) {
+        lastDecisionsLogNanos = now;
+        DECISIONS.debug("decisions {} waited {} local-share {}", decisions.sum(), remoteDecisions.sum(),
+            localShareDecisions.sum());
+      }
       long idle = settings.idleRelease().toNanos();
       long forget = settings.forgetAfter().toNanos();
       for (ScopeState s : scopes.values()) {

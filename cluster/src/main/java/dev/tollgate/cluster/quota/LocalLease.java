@@ -63,9 +63,13 @@ public final class LocalLease {
   /** Per slot: the slot number in the high bits, the requests seen in it in the low COUNT_BITS. */
   private final AtomicLongArray demand = new AtomicLongArray(SLOTS);
 
-  /** Renews below 30 % of the last grant or within 1 s of expiry; measures demand over 1 s. */
+  /**
+   * Renews below half of the last grant (the ask then has half a lease of the node's demand to
+   * come back in, 125 ms with the default 250 ms leases) or within 1 s of expiry; measures demand
+   * over 1 s.
+   */
   public LocalLease(LongSupplier nanoClock) {
-    this(nanoClock, 0.3, Duration.ofSeconds(1), Duration.ofSeconds(1));
+    this(nanoClock, 0.5, Duration.ofSeconds(1), Duration.ofSeconds(1));
   }
 
   /**

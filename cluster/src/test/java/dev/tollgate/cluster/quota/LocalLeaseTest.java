@@ -109,13 +109,13 @@ class LocalLeaseTest {
     assertThat(lease.wantsRenewal()).isTrue(); // never granted
 
     lease.accept(grant(1, 100, 7), NOW);
-    for (int i = 0; i < 70; i++) {
+    for (int i = 0; i < 50; i++) {
       lease.tryAcquire();
     }
-    assertThat(lease.wantsRenewal()).isFalse(); // 30 left
+    assertThat(lease.wantsRenewal()).isFalse(); // 50 left
 
     lease.tryAcquire();
-    assertThat(lease.wantsRenewal()).isTrue(); // 29 left
+    assertThat(lease.wantsRenewal()).isTrue(); // 49 left
   }
 
   @Test
