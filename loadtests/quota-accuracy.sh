@@ -8,7 +8,7 @@
 #
 # Usage: loadtests/quota-accuracy.sh [--help]
 # Environment (defaults in brackets):
-#   RATE [2000]  LIMIT [1000]  PER_SECONDS [1]  DURATION [60]  WARMUP [10]  SKEW [70,20,10]
+#   RATE [2000]  LIMIT [1000]  PER_SECONDS [1]  DURATION [60]  WARMUP [30]  SKEW [70,20,10]
 #   NODE_JAVA_OPTS [-XX:+UseParallelGC -Xms128m -Xmx384m]
 #   TOLLGATE_JAR [<repo>/gateway-node/target/tollgate.jar]
 # Exit status: 0 when every target is met, 1 when one is not, 2 when the run could not be made.
@@ -27,7 +27,7 @@ RATE="${RATE:-2000}"
 LIMIT="${LIMIT:-1000}"
 PER_SECONDS="${PER_SECONDS:-1}"
 DURATION="${DURATION:-60}"
-WARMUP="${WARMUP:-10}"
+WARMUP="${WARMUP:-30}"
 SKEW="${SKEW:-70,20,10}"
 NODE_JAVA_OPTS="${NODE_JAVA_OPTS:--XX:+UseParallelGC -Xms128m -Xmx384m}"
 TOLLGATE_JAR="${TOLLGATE_JAR:-$REPO_ROOT/gateway-node/target/tollgate.jar}"

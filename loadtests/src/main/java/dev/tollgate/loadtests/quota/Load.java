@@ -27,7 +27,9 @@ final class Load {
   static final int LIMITED = 2;
   static final int UNAVAILABLE = 3;
   static final int OTHER = 4;
-  static final int KINDS = 5;
+  /** Due but not sent: every connection of the node was busy. */
+  static final int NOT_SENT = 5;
+  static final int KINDS = 6;
 
   private final int[] ports;
   private final int[] weights;
@@ -116,6 +118,7 @@ final class Load {
       long window = Math.floorDiv(System.currentTimeMillis(), windowMillis);
       if (!due.get(pick).offer(window)) {
         skipped.increment();
+        count(window, NOT_SENT);
         continue;
       }
       sent.increment();
