@@ -161,7 +161,8 @@ public final class Main implements Callable<Integer> {
         log.info("SIG{} received: draining", signal.getName());
         try {
           stop.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+          // Whatever went wrong, the process must end: a node that hangs on its way out is worse.
           log.error("Error while stopping", e);
           Runtime.getRuntime().halt(1);
         }
