@@ -23,11 +23,13 @@ import java.util.Set;
 public final class ConfigLoader {
 
   static final List<String> KEYS =
-      List.of("upstreams", "routes", "plans", "consumers", "api_keys", "anonymous", "rate_limit_headers");
+      List.of("upstreams", "routes", "plans", "consumers", "api_keys", "anonymous", "rate_limit_headers",
+          "consumer_headers");
 
   private static final String ROOT =
-      "a mapping with upstreams, routes, plans, consumers, api_keys, anonymous and/or rate_limit_headers";
-  private static final String HEADER = "an HTTP header name such as X-Api-Key";
+      "a mapping with upstreams, routes, plans, consumers, api_keys, anonymous, rate_limit_headers and/or"
+          + " consumer_headers";
+  static final String HEADER = "an HTTP header name such as X-Api-Key";
 
   private ConfigLoader() {}
 
@@ -59,6 +61,7 @@ public final class ConfigLoader {
     List<Consumer> consumers = new ArrayList<>();
     Identity identity = Identity.DEFAULT;
     boolean legacyHeaders = false;
+    ConsumerHeaders consumerHeaders = ConsumerHeaders.DEFAULT;
     Optional<Mapping> found = tree.root().mapping(ROOT, KEYS);
     if (found.isPresent()) {
       Mapping root = found.get();
@@ -85,11 +88,31 @@ public final class ConfigLoader {
           .flatMap(h -> h.get("legacy"))
           .flatMap(ConfigNode::bool)
           .orElse(false);
+      consumerHeaders = root.get("consumer_headers").flatMap(ConfigLoader::consumerHeaders).orElse(ConsumerHeaders.DEFAULT);
     }
     if (tree.errorCount() > 0) {
       throw new ConfigException(tree.errors());
     }
-    return new GatewayConfig(upstreams, routes, plans, consumers, identity, legacyHeaders);
+    return new GatewayConfig(upstreams, routes, plans, consumers, identity, legacyHeaders, consumerHeaders);
+  }
+
+  /** The top-level {@code consumer_headers}: the names of the headers that tell upstreams who called. */
+  private static Optional<ConsumerHeaders> consumerHeaders(ConfigNode node) {
+    return node.mapping("a mapping with id and/or groups", List.of("id", "groups")).flatMap(m -> {
+      Optional<ConfigNode> groupsNode = m.get("groups");
+      Optional<String> id = m.get("id").map(h -> h.matching(UpstreamReader.TOKEN, HEADER)).orElse(Optional.of(
+          ConsumerHeaders.DEFAULT.id()));
+      Optional<String> groups = groupsNode.map(h -> h.matching(UpstreamReader.TOKEN, HEADER)).orElse(Optional.of(
+          ConsumerHeaders.DEFAULT.groups()));
+      if (id.isEmpty() || groups.isEmpty()) {
+        return Optional.empty();
+      }
+      if (id.get().equalsIgnoreCase(groups.get())) {
+        (groupsNode.isPresent() ? groupsNode.get() : m.get("id").get()).invalid("a header other than id's");
+        return Optional.empty();
+      }
+      return Optional.of(new ConsumerHeaders(id.get(), groups.get()));
+    });
   }
 
   /** The top-level {@code api_keys} and {@code anonymous} settings. */

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  */
 final class ConsumerReader {
 
-  static final List<String> KEYS = List.of("id", "plan", "api_keys");
+  static final List<String> KEYS = List.of("id", "plan", "groups", "api_keys");
   static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,127}");
   static final String ID_EXPECTED =
       "an id of 1 to 128 letters, digits, '.', '_', '@' or '-', starting with a letter or digit";
@@ -50,11 +50,14 @@ final class ConsumerReader {
     Mapping m = found.get();
     String id = m.require("id", ID_EXPECTED).flatMap(this::uniqueId).orElse(null);
     Optional<String> plan = m.get("plan").flatMap(p -> PlanReader.reference(p, planNames));
+    List<String> groups = m.get("groups")
+        .map(g -> AuthReader.names(g, AuthReader.GROUP, AuthReader.GROUP_EXPECTED, "a list of group names"))
+        .orElse(List.of());
     List<ApiKeyDigest> apiKeys = m.get("api_keys").map(k -> apiKeys(k.hidden())).orElse(List.of());
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }
-    return Optional.of(new Consumer(id, plan, apiKeys));
+    return Optional.of(new Consumer(id, plan, groups, apiKeys));
   }
 
   private Optional<String> uniqueId(ConfigNode node) {

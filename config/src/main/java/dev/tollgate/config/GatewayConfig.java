@@ -12,6 +12,7 @@ import java.util.Optional;
  *
  * @param legacyRateLimitHeaders also send {@code X-RateLimit-Limit}, {@code -Remaining} and {@code
  *     -Reset} beside the standard {@code RateLimit} and {@code RateLimit-Policy}
+ * @param consumerHeaders the headers in which upstreams learn who called
  */
 public record GatewayConfig(
     List<Upstream> upstreams,
@@ -19,7 +20,8 @@ public record GatewayConfig(
     List<Plan> plans,
     List<Consumer> consumers,
     Identity identity,
-    boolean legacyRateLimitHeaders) {
+    boolean legacyRateLimitHeaders,
+    ConsumerHeaders consumerHeaders) {
 
   public GatewayConfig {
     upstreams = List.copyOf(Objects.requireNonNull(upstreams, "upstreams"));
@@ -27,11 +29,12 @@ public record GatewayConfig(
     plans = List.copyOf(Objects.requireNonNull(plans, "plans"));
     consumers = List.copyOf(Objects.requireNonNull(consumers, "consumers"));
     Objects.requireNonNull(identity, "identity");
+    Objects.requireNonNull(consumerHeaders, "consumerHeaders");
   }
 
   /** Upstreams and routes only: no plans, no consumers, default identity settings. */
   public GatewayConfig(List<Upstream> upstreams, List<Route> routes) {
-    this(upstreams, routes, List.of(), List.of(), Identity.DEFAULT, false);
+    this(upstreams, routes, List.of(), List.of(), Identity.DEFAULT, false, ConsumerHeaders.DEFAULT);
   }
 
   public Optional<Upstream> upstream(String name) {

@@ -15,6 +15,7 @@ import java.util.OptionalLong;
  * @param maxBodyBytes the largest request body accepted, overriding the node default; larger gets 413
  * @param retryNonIdempotent allow retries of POST, PATCH and other non-idempotent methods
  * @param rateLimit the route's own limits, counted per consumer or per client IP, on top of plans
+ * @param auth who may use the route and how callers identify themselves on it
  */
 public record Route(
     String name,
@@ -26,7 +27,8 @@ public record Route(
     Optional<Duration> timeout,
     OptionalLong maxBodyBytes,
     boolean retryNonIdempotent,
-    Optional<RouteLimits> rateLimit) {
+    Optional<RouteLimits> rateLimit,
+    RouteAuth auth) {
 
   public Route {
     Objects.requireNonNull(name, "name");
@@ -36,39 +38,46 @@ public record Route(
     Objects.requireNonNull(timeout, "timeout");
     Objects.requireNonNull(maxBodyBytes, "maxBodyBytes");
     Objects.requireNonNull(rateLimit, "rateLimit");
+    Objects.requireNonNull(auth, "auth");
   }
 
   /** A route with default settings for everything but its name, match and upstream. */
   public static Route of(String name, RouteMatch match, String upstream) {
-    return new Route(name, 0, match, false, Optional.empty(), upstream, Optional.empty(), OptionalLong.empty(), false, Optional.empty());
+    return new Route(name, 0, match, false, Optional.empty(), upstream, Optional.empty(), OptionalLong.empty(), false, Optional.empty(),
+        RouteAuth.DEFAULT);
   }
 
   public Route withPriority(int p) {
-    return new Route(name, p, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit);
+    return new Route(name, p, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit, auth);
   }
 
   public Route withStripPrefix(boolean s) {
-    return new Route(name, priority, match, s, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit);
+    return new Route(name, priority, match, s, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit, auth);
   }
 
   public Route withRewrite(PathRewrite r) {
-    return new Route(name, priority, match, stripPrefix, Optional.of(r), upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit);
+    return new Route(name, priority, match, stripPrefix, Optional.of(r), upstream, timeout, maxBodyBytes, retryNonIdempotent, rateLimit, auth);
   }
 
   public Route withTimeout(Duration t) {
-    return new Route(name, priority, match, stripPrefix, rewrite, upstream, Optional.of(t), maxBodyBytes, retryNonIdempotent, rateLimit);
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, Optional.of(t), maxBodyBytes, retryNonIdempotent, rateLimit, auth);
   }
 
   public Route withMaxBodyBytes(long bytes) {
-    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, OptionalLong.of(bytes), retryNonIdempotent, rateLimit);
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, OptionalLong.of(bytes), retryNonIdempotent, rateLimit, auth);
   }
 
   public Route withRetryNonIdempotent(boolean r) {
-    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, r, rateLimit);
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, r, rateLimit, auth);
   }
 
   public Route withRateLimit(RouteLimits limits) {
     return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent,
-        Optional.of(limits));
+        Optional.of(limits), auth);
+  }
+
+  public Route withAuth(RouteAuth a) {
+    return new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBodyBytes, retryNonIdempotent,
+        rateLimit, a);
   }
 }

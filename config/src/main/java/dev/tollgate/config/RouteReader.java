@@ -19,7 +19,7 @@ final class RouteReader {
 
   static final List<String> KEYS = List.of(
       "name", "priority", "match", "strip_prefix", "rewrite", "upstream", "timeout", "max_body", "retry_non_idempotent",
-      "rate_limit");
+      "rate_limit", "auth");
   static final int MAX_PRIORITY = 1000;
 
   static final String STRIP_PREFIX_WITH_REGEX =
@@ -66,11 +66,12 @@ final class RouteReader {
     OptionalLong maxBody = m.get("max_body").flatMap(ConfigNode::size).map(OptionalLong::of).orElse(OptionalLong.empty());
     boolean retryNonIdempotent = m.get("retry_non_idempotent").flatMap(ConfigNode::bool).orElse(false);
     Optional<RouteLimits> rateLimit = m.get("rate_limit").flatMap(RouteReader::rateLimit);
+    RouteAuth auth = m.get("auth").flatMap(AuthReader::read).orElse(RouteAuth.DEFAULT);
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }
     return Optional.of(new Route(name, priority, match, stripPrefix, rewrite, upstream, timeout, maxBody, retryNonIdempotent,
-        rateLimit));
+        rateLimit, auth));
   }
 
   private static Optional<RouteLimits> rateLimit(ConfigNode node) {

@@ -114,7 +114,11 @@ class ConfigLoaderTest {
         Optional.of(new RouteLimits(
             RouteLimits.Key.CONSUMER,
             List.of(Limit.bucket(20, "1s", Duration.ofSeconds(1), 40)),
-            OnUnavailable.DENY))));
+            OnUnavailable.DENY)),
+        new RouteAuth(
+            Set.of(RouteAuth.Credential.API_KEY),
+            new RouteAuth.ApiKeySource(Optional.of("X-Orders-Key"), Optional.of("api_key"), false),
+            Optional.of(new RouteAuth.Allow(List.of("partners"), List.of("ops@example.com"))))));
     assertThat(config.routes().get(1)).isEqualTo(
         Route.of("profiles", RouteMatch.paths(PathMatch.regex("/users/([0-9]+)/profile")), "sessions")
             .withRewrite(new PathRewrite("^/users/([0-9]+)/profile$", "/profiles/$1")));
@@ -143,7 +147,7 @@ class ConfigLoaderTest {
             OnUnavailable.DENY));
     // the key is kept as its digest; a sha256 written in upper case is folded to lower case
     assertThat(config.consumers()).containsExactly(
-        new Consumer("acme", Optional.of("gold"), List.of(
+        new Consumer("acme", Optional.of("gold"), List.of("partners", "emea"), List.of(
             ApiKeyDigest.of("acme-staging-key-7Hq2pLx9Wm4R"),
             ApiKeyDigest.of("acme-prod-key-Zt5Wq8Ne2Rk6"))),
         new Consumer("ops@example.com", Optional.empty(), List.of(
@@ -153,6 +157,7 @@ class ConfigLoaderTest {
     assertThat(config.toString()).doesNotContain("acme-staging-key-7Hq2pLx9Wm4R");
     assertThat(config.identity()).isEqualTo(new Identity("X-Api-Key", Optional.of("free")));
     assertThat(config.legacyRateLimitHeaders()).isTrue();
+    assertThat(config.consumerHeaders()).isEqualTo(new ConsumerHeaders("X-Consumer-Id", "X-Consumer-Groups"));
   }
 
   @Test
