@@ -4,7 +4,7 @@ import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Target;
 import dev.tollgate.config.Upstream;
-import dev.tollgate.node.identity.CallerIdentifier;
+import dev.tollgate.node.identity.RouteGuard;
 import dev.tollgate.node.identity.StaticApiKeys;
 import dev.tollgate.node.quota.QuotaPolicy;
 import dev.tollgate.node.route.RouteTable;
@@ -28,15 +28,18 @@ final class CompiledConfig implements AutoCloseable {
   private final GatewayConfig source;
   private final RouteTable<CompiledRoute> routes;
   private final List<ActiveHealthChecker> healthCheckers;
-  private final CallerIdentifier identifier;
   private final QuotaPolicy quotas;
+  /** The consumer headers' names in lower case, removed from what clients send. */
+  private final String consumerIdHeader;
+  private final String consumerGroupsHeader;
 
   private CompiledConfig(GatewayConfig source, RouteTable<CompiledRoute> routes, List<ActiveHealthChecker> healthCheckers) {
     this.source = source;
     this.routes = routes;
     this.healthCheckers = healthCheckers;
-    this.identifier = new StaticApiKeys(source);
     this.quotas = new QuotaPolicy(source);
+    this.consumerIdHeader = source.consumerHeaders().id().toLowerCase(java.util.Locale.ROOT);
+    this.consumerGroupsHeader = source.consumerHeaders().groups().toLowerCase(java.util.Locale.ROOT);
   }
 
   static CompiledConfig compile(GatewayConfig config, ActorSystem<?> system, NodeSettings settings, TargetPools pools) {
@@ -51,8 +54,10 @@ final class CompiledConfig implements AutoCloseable {
       upstreams.put(upstream.name(), new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, status), pools));
       upstream.activeHealthCheck().ifPresent(check -> checkers.add(ActiveHealthChecker.start(system, upstream, targets, status)));
     }
+    StaticApiKeys keys = new StaticApiKeys(config);
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
-        route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy()));
+        route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy(),
+            new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys)));
     return new CompiledConfig(config, table, List.copyOf(checkers));
   }
 
@@ -64,8 +69,9 @@ final class CompiledConfig implements AutoCloseable {
     return routes;
   }
 
-  CallerIdentifier identifier() {
-    return identifier;
+  /** Whether a header (lower-case name) is one in which upstreams learn who called; clients may not send it. */
+  boolean isConsumerHeader(String lowerCaseName) {
+    return lowerCaseName.equals(consumerIdHeader) || lowerCaseName.equals(consumerGroupsHeader);
   }
 
   QuotaPolicy quotas() {

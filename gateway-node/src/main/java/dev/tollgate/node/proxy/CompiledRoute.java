@@ -2,6 +2,7 @@ package dev.tollgate.node.proxy;
 
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Route;
+import dev.tollgate.node.identity.RouteGuard;
 import java.time.Duration;
 import java.util.regex.Pattern;
 
@@ -15,8 +16,9 @@ final class CompiledRoute {
   final long maxBodyBytes;
   final Duration responseTimeout;
   final boolean retryNonIdempotent;
+  final RouteGuard guard;
 
-  CompiledRoute(Route route, UpstreamRuntime upstream, NodeSettings.Proxy proxy) {
+  CompiledRoute(Route route, UpstreamRuntime upstream, NodeSettings.Proxy proxy, RouteGuard guard) {
     this.route = route;
     this.upstream = upstream;
     this.rewrite = route.rewrite().map(r -> Pattern.compile(r.regex())).orElse(null);
@@ -24,6 +26,7 @@ final class CompiledRoute {
     this.maxBodyBytes = route.maxBodyBytes().orElse(proxy.maxBodyBytes());
     this.responseTimeout = route.timeout().orElse(upstream.config.timeouts().response());
     this.retryNonIdempotent = route.retryNonIdempotent();
+    this.guard = guard;
   }
 
   /** Applies the route's rewrite, if any, to the (already prefix-stripped) path. */

@@ -67,6 +67,10 @@ public record Problem(StatusCode status, String type, String title, String detai
     return new Problem(StatusCodes.UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
   }
 
+  public static Problem forbidden(String detail) {
+    return new Problem(StatusCodes.FORBIDDEN, "forbidden", "Forbidden", detail);
+  }
+
   public static Problem rateLimited(String limit, long requests, String retryAfterSeconds) {
     return new Problem(StatusCodes.TOO_MANY_REQUESTS, "rate-limited", "Too many requests",
         "The limit '" + limit + "' of " + requests + " requests is spent; try again in " + retryAfterSeconds + " s.");

@@ -7,6 +7,7 @@ import dev.tollgate.config.HostHeader;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.RetryPolicy;
 import dev.tollgate.node.identity.Caller;
+import dev.tollgate.node.identity.RouteGuard;
 import dev.tollgate.node.quota.RateLimitHeaders;
 import dev.tollgate.node.route.RequestView;
 import dev.tollgate.node.route.RouteTable;
@@ -147,13 +148,22 @@ final class ProxyHandler {
     if (length.isPresent() && length.getAsLong() > route.maxBodyBytes) {
       return done(ex.problem(Problem.bodyTooLarge(route.maxBodyBytes)));
     }
-    Caller caller = current.identifier().identify(ex);
-    if (caller instanceof Caller.Rejected rejected) {
-      return done(ex.problem(Problem.unauthorized(rejected.detail()))
-          .addHeader(RawHeader.create("WWW-Authenticate", rejected.challenge())));
+    RouteGuard.Outcome door = route.guard.check(ex);
+    if (door instanceof RouteGuard.Refuse refuse) {
+      HttpResponse refused = ex.problem(refuse.status() == 401
+          ? Problem.unauthorized(refuse.detail()) : Problem.forbidden(refuse.detail()));
+      return done(refuse.challenge().map(c -> refused.addHeader(RawHeader.create("WWW-Authenticate", c))).orElse(refused));
     }
-    if (caller != Caller.ANONYMOUS) {
-      ex.forwardHeaders.removeIf(h -> current.identifier().isCredentialHeader(h.lowercaseName()));
+    RouteGuard.Pass pass = (RouteGuard.Pass) door;
+    Caller caller = pass.caller();
+    // Upstreams learn who called from these headers only as the gateway sets them, never as a client did.
+    ex.forwardHeaders.removeIf(h -> current.isConsumerHeader(h.lowercaseName()) || pass.dropHeaders().contains(h.lowercaseName()));
+    if (caller instanceof Caller.Consumer consumer) {
+      ex.forwardHeaders.add(RawHeader.create(current.source().consumerHeaders().id(), consumer.id()));
+      if (!consumer.groups().isEmpty()) {
+        ex.forwardHeaders.add(RawHeader.create(current.source().consumerHeaders().groups(), String.join(",", consumer.groups())));
+      }
+      ex.dropQueryParameter = pass.dropQueryParameter().orElse(null);
     }
     List<QuotaScope> scopes = current.quotas().scopes(caller, route.route.name(), ex.clientIp());
     if (scopes.isEmpty()) {
@@ -236,11 +246,14 @@ final class ProxyHandler {
 
     String forwardedPath = route.rewrite(entry.forwardedPath(ex.path));
     Uri uri;
-    if (forwardedPath.equals(ex.path)) {
+    if (forwardedPath.equals(ex.path) && ex.dropQueryParameter == null) {
       uri = ex.request.getUri();
     } else {
       String query = ex.request.getUri().rawQueryString().orElse(null);
-      uri = Uri.create(query == null ? forwardedPath : forwardedPath + "?" + query);
+      if (query != null && ex.dropQueryParameter != null) {
+        query = withoutParameter(query, ex.dropQueryParameter);
+      }
+      uri = Uri.create(query == null || query.isEmpty() ? forwardedPath : forwardedPath + "?" + query);
     }
     RequestEntity limited = entity instanceof HttpEntity.Strict
         ? entity
@@ -251,6 +264,28 @@ final class ProxyHandler {
         .withProtocol(HttpProtocols.HTTP_1_1)
         .addHeaders(headers)
         .withEntity(limited);
+  }
+
+  /** A raw query string without every occurrence of parameter {@code name} (compared decoded). */
+  static String withoutParameter(String rawQuery, String name) {
+    StringBuilder kept = new StringBuilder(rawQuery.length());
+    for (String part : rawQuery.split("&", -1)) {
+      int eq = part.indexOf('=');
+      String rawName = eq < 0 ? part : part.substring(0, eq);
+      String decoded;
+      try {
+        decoded = java.net.URLDecoder.decode(rawName, java.nio.charset.StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        decoded = rawName;
+      }
+      if (!decoded.equals(name)) {
+        if (kept.length() > 0) {
+          kept.append('&');
+        }
+        kept.append(part);
+      }
+    }
+    return kept.toString();
   }
 
   /** A {@code Host} model from a header value, keeping its port. */
@@ -415,6 +450,8 @@ final class ProxyHandler {
     String xForwardedProto;
     String xForwardedHost;
     String xForwardedPort;
+    /** A query parameter that carried the caller's credential, removed before the upstream; or null. */
+    String dropQueryParameter;
     String forwardedHeader;
     int headerBytes;
     final List<HttpHeader> forwardHeaders;

@@ -1,0 +1,14 @@
+package dev.tollgate.node.identity;
+
+import java.util.Optional;
+
+/**
+ * Finds the consumer an API key belongs to. Lookups go by the key's SHA-256 digest, so they tell
+ * nothing about other keys, and no implementation keeps keys in plain text. Thread-safe; called on
+ * the request path, so a lookup must not block.
+ */
+public interface ApiKeyDirectory {
+
+  /** The consumer holding {@code apiKey}, or empty if no consumer does. */
+  Optional<Caller.Consumer> find(String apiKey);
+}
