@@ -10,7 +10,8 @@ import java.util.Objects;
  * {@link NodeSettingsLoader}.
  */
 public record NodeSettings(
-    Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Duration shutdownGrace) {
+    Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Directory directory,
+    Duration shutdownGrace) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
@@ -18,6 +19,7 @@ public record NodeSettings(
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(storage, "storage");
     Objects.requireNonNull(quota, "quota");
+    Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
   }
 
@@ -70,6 +72,31 @@ public record NodeSettings(
       Objects.requireNonNull(unavailableBackoff, "unavailableBackoff");
       Objects.requireNonNull(idleRelease, "idleRelease");
       Objects.requireNonNull(passivateAfter, "passivateAfter");
+    }
+  }
+
+  /**
+   * The node's member of the consumer and API key directory (Hazelcast).
+   *
+   * @param port the member's port; 0 picks a free one
+   * @param members the members to join as {@code host:port}; empty means the seeds' hosts at this port
+   * @param backupCount synchronous copies of each entry on other members
+   * @param nearCacheSize entries each near cache keeps at most
+   */
+  public record Directory(int port, List<String> members, int backupCount, int nearCacheSize) {
+    public Directory {
+      members = List.copyOf(Objects.requireNonNull(members, "members"));
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+    }
+
+    public Directory withPort(int p) {
+      return new Directory(p, members, backupCount, nearCacheSize);
+    }
+
+    public Directory withMembers(List<String> m) {
+      return new Directory(port, m, backupCount, nearCacheSize);
     }
   }
 
@@ -176,22 +203,26 @@ public record NodeSettings(
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, storage, quota, shutdownGrace);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, shutdownGrace);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, storage, quota, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, shutdownGrace);
   }
 
   public NodeSettings withStorage(Storage s) {
-    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, shutdownGrace);
   }
 
   public NodeSettings withQuota(Quota q) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, shutdownGrace);
+  }
+
+  public NodeSettings withDirectory(Directory d) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, shutdownGrace);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, d);
   }
 }

@@ -213,9 +213,15 @@ public final class NodeSettingsLoader {
         r.read("tollgate.quota.idle-release", "a positive duration such as 1s", r::positiveDuration, Duration.ofSeconds(1)),
         r.read("tollgate.quota.passivate-after", "a duration of at least 10s, such as 2m",
             p -> r.durationAtLeast(p, Duration.ofSeconds(10)), Duration.ofMinutes(2)));
+    NodeSettings.Directory directory = new NodeSettings.Directory(
+        r.read("tollgate.directory.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 5701),
+        r.read("tollgate.directory.members", "a list of \"host:port\" addresses such as [\"10.0.0.5:5701\"]", r::hostPorts,
+            List.of()),
+        r.read("tollgate.directory.backup-count", "a number 0..6", p -> r.intIn(p, 0, 6), 1),
+        r.read("tollgate.directory.near-cache-size", "a number 1..10000000", p -> r.intIn(p, 1, 10_000_000), 100_000));
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
-    return new NodeSettings(proxy, pool, cluster, storage, quota, grace);
+    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, grace);
   }
 
   /** Reads settings one by one, turning every bad value into an error and a stand-in default. */

@@ -105,7 +105,7 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_PROXY_MAX_BODY", "tollgate.proxy.max-body")
         .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(25);
+    assertThat(vars).hasSize(29);
   }
 
   @Test

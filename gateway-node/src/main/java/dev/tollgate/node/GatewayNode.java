@@ -4,17 +4,22 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.cluster.ClusterMembership;
+import dev.tollgate.cluster.directory.CredentialDirectory;
 import dev.tollgate.cluster.quota.ConsumerQuota;
 import dev.tollgate.cluster.quota.LeasedQuotaClient;
 import dev.tollgate.cluster.quota.ShardedQuotaEntities;
 import dev.tollgate.config.NodeSettings;
+import dev.tollgate.node.identity.ApiKeyDirectory;
+import dev.tollgate.node.identity.ClusterDirectoryKeys;
 import dev.tollgate.node.proxy.ProxyServer;
 import dev.tollgate.persistence.Database;
 import dev.tollgate.persistence.DatabaseSchema;
 import java.time.Clock;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -37,13 +42,16 @@ public final class GatewayNode {
   private final InetSocketAddress proxyAddress;
   private final NodeSettings settings;
 
+  private final Optional<CredentialDirectory> directory;
+
   private GatewayNode(ActorSystem<Void> system, ProxyServer proxy, LeasedQuotaClient quota, InetSocketAddress proxyAddress,
-      NodeSettings settings) {
+      NodeSettings settings, Optional<CredentialDirectory> directory) {
     this.system = system;
     this.proxy = proxy;
     this.quota = quota;
     this.proxyAddress = proxyAddress;
     this.settings = settings;
+    this.directory = directory;
   }
 
   /**
@@ -55,8 +63,15 @@ public final class GatewayNode {
   public static CompletionStage<GatewayNode> start(NodeSettings settings, Config overrides, GatewayConfig config) {
     Database database = database(settings.storage());
     createSchema(database);
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), ClusterMembership.SYSTEM_NAME,
-        pekkoConfig(settings, overrides, database));
+    Optional<CredentialDirectory> directory = startDirectory(settings, database);
+    ActorSystem<Void> system;
+    try {
+      system = ActorSystem.create(Behaviors.empty(), ClusterMembership.SYSTEM_NAME,
+          pekkoConfig(settings, overrides, database));
+    } catch (RuntimeException e) {
+      directory.ifPresent(CredentialDirectory::close);
+      throw e;
+    }
     ProxyServer proxy;
     LeasedQuotaClient quota;
     ShardedQuotaEntities entities;
@@ -68,17 +83,20 @@ public final class GatewayNode {
           new LeasedQuotaClient.Settings(q.unavailableBackoff(), Duration.ofSeconds(1), q.idleRelease(),
               q.passivateAfter(), LeasedQuotaClient.Settings.DEFAULT.maxAsks()),
           Clock.systemUTC(), System::nanoTime);
-      proxy = new ProxyServer(system, settings, config, quota);
+      proxy = new ProxyServer(system, settings, config, quota,
+          directory.<ApiKeyDirectory>map(ClusterDirectoryKeys::new).orElse(ApiKeyDirectory.NONE));
     } catch (RuntimeException e) {
       system.terminate();
+      directory.ifPresent(CredentialDirectory::close);
       throw e;
     }
     return warmUp(entities)
         .thenCompose(ready -> proxy.start())
-        .thenApply(address -> new GatewayNode(system, proxy, quota, address, settings))
+        .thenApply(address -> new GatewayNode(system, proxy, quota, address, settings, directory))
         .exceptionallyCompose(e -> {
           quota.close();
           system.terminate();
+          directory.ifPresent(CredentialDirectory::close);
           return CompletableFuture.failedFuture(e);
         });
   }
@@ -100,6 +118,44 @@ public final class GatewayNode {
           }
           return null;
         });
+  }
+
+  /**
+   * Starts this node's member of the consumer and API key directory, joined with the other nodes'.
+   * A node whose database cannot be reached starts without it (its file's consumers still work)
+   * and says so.
+   */
+  static Optional<CredentialDirectory> startDirectory(NodeSettings settings, Database database) {
+    NodeSettings.Directory d = settings.directory();
+    String host = settings.cluster().host();
+    int port = d.port() == 0 ? freePort(host) : d.port();
+    List<String> members = !d.members().isEmpty() ? d.members() : java.util.stream.Stream.concat(
+        java.util.stream.Stream.of(host + ":" + port),
+        settings.cluster().seeds().stream().map(seed -> seed.substring(0, seed.lastIndexOf(':')) + ":" + port))
+        .distinct().toList();
+    try {
+      CredentialDirectory directory = CredentialDirectory.start(new CredentialDirectory.Settings(
+          "tollgate", host, port, members, d.backupCount(), d.nearCacheSize()), database, Clock.systemUTC());
+      log.info("Consumer directory member on {}:{}, {} member(s)", host, port, directory.members());
+      return Optional.of(directory);
+    } catch (java.sql.SQLException | RuntimeException e) {
+      log.error("The consumer directory did not start ({}): only the config file's consumers are known on this node",
+          e.toString());
+      return Optional.empty();
+    }
+  }
+
+  private static int freePort(String host) {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+      return socket.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("no free port on " + host, e);
+    }
+  }
+
+  /** The consumer and API key directory, unless it could not start. */
+  public Optional<CredentialDirectory> directory() {
+    return directory;
   }
 
   /** The database of the node's durable state: PostgreSQL when configured, else H2 under the data dir. */
@@ -210,6 +266,7 @@ public final class GatewayNode {
           log.info("Quota decisions on this node: {}, of which {} waited for an entity and {} used the local share",
               stats.decisions(), stats.remote(), stats.localShare());
           quota.close();
+          directory.ifPresent(CredentialDirectory::close);
           // Leave the cluster (quota shards hand off to the other nodes), then stop the actor system.
           return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).thenApply(done -> clean);
         });

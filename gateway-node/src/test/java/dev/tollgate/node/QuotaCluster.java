@@ -90,6 +90,8 @@ final class QuotaCluster implements AutoCloseable {
     NodeSettings s = NodeSettingsLoader.defaults();
     return s.withProxy(s.proxy().withHost("127.0.0.1").withPort(0))
         .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2)))
+        // The quota tests need no directory cluster: each node's member keeps to itself.
+        .withDirectory(s.directory().withPort(0).withMembers(List.of()))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres"));
   }
 

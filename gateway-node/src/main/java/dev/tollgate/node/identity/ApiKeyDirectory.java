@@ -11,4 +11,15 @@ public interface ApiKeyDirectory {
 
   /** The consumer holding {@code apiKey}, or empty if no consumer does. */
   Optional<Caller.Consumer> find(String apiKey);
+
+  /** No keys at all. */
+  ApiKeyDirectory NONE = apiKey -> Optional.empty();
+
+  /** This directory's consumer for a key, else {@code next}'s. */
+  default ApiKeyDirectory orElse(ApiKeyDirectory next) {
+    return next == NONE ? this : apiKey -> {
+      Optional<Caller.Consumer> found = find(apiKey);
+      return found.isPresent() ? found : next.find(apiKey);
+    };
+  }
 }

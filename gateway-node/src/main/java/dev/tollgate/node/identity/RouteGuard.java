@@ -1,5 +1,6 @@
 package dev.tollgate.node.identity;
 
+import dev.tollgate.cluster.directory.DirectoryUnavailableException;
 import dev.tollgate.config.RouteAuth;
 import dev.tollgate.node.route.RequestView;
 import java.util.List;
@@ -44,7 +45,7 @@ public final class RouteGuard {
   /**
    * The request is answered now.
    *
-   * @param status 401 or 403
+   * @param status 401, 403, or 503 when the directory of keys cannot answer
    * @param challenge the {@code WWW-Authenticate} value, with 401
    * @param detail why, for the problem body; never the credential itself
    */
@@ -69,6 +70,8 @@ public final class RouteGuard {
   private final Refuse wrongHeaderKey;
   private final Refuse wrongQueryKey;
   private final Refuse forbidden;
+  private static final Refuse DIRECTORY_UNAVAILABLE =
+      new Refuse(503, Optional.empty(), "The consumer directory is not available; try again shortly.");
 
   /** @param defaultHeader the file's {@code api_keys.header}, for routes that name no header of their own */
   public RouteGuard(RouteAuth auth, String defaultHeader, ApiKeyDirectory keys) {
@@ -104,7 +107,12 @@ public final class RouteGuard {
     if (key == null) {
       return acceptsAnonymous ? ANONYMOUS : missing;
     }
-    Optional<Caller.Consumer> found = keys.find(key);
+    Optional<Caller.Consumer> found;
+    try {
+      found = keys.find(key);
+    } catch (DirectoryUnavailableException e) {
+      return DIRECTORY_UNAVAILABLE;
+    }
     if (found.isEmpty()) {
       return inQuery ? wrongQueryKey : wrongHeaderKey;
     }

@@ -4,6 +4,7 @@ import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Target;
 import dev.tollgate.config.Upstream;
+import dev.tollgate.node.identity.ApiKeyDirectory;
 import dev.tollgate.node.identity.RouteGuard;
 import dev.tollgate.node.identity.StaticApiKeys;
 import dev.tollgate.node.quota.QuotaPolicy;
@@ -42,7 +43,8 @@ final class CompiledConfig implements AutoCloseable {
     this.consumerGroupsHeader = source.consumerHeaders().groups().toLowerCase(java.util.Locale.ROOT);
   }
 
-  static CompiledConfig compile(GatewayConfig config, ActorSystem<?> system, NodeSettings settings, TargetPools pools) {
+  static CompiledConfig compile(GatewayConfig config, ActorSystem<?> system, NodeSettings settings, TargetPools pools,
+      ApiKeyDirectory directory) {
     Map<String, UpstreamRuntime> upstreams = new HashMap<>();
     List<ActiveHealthChecker> checkers = new ArrayList<>();
     for (Upstream upstream : config.upstreams()) {
@@ -54,7 +56,7 @@ final class CompiledConfig implements AutoCloseable {
       upstreams.put(upstream.name(), new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, status), pools));
       upstream.activeHealthCheck().ifPresent(check -> checkers.add(ActiveHealthChecker.start(system, upstream, targets, status)));
     }
-    StaticApiKeys keys = new StaticApiKeys(config);
+    ApiKeyDirectory keys = new StaticApiKeys(config).orElse(directory);
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy(),
             new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys)));

@@ -67,6 +67,10 @@ public record Problem(StatusCode status, String type, String title, String detai
     return new Problem(StatusCodes.UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
   }
 
+  public static Problem directoryUnavailable(String detail) {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "directory-unavailable", "Consumer directory unavailable", detail);
+  }
+
   public static Problem forbidden(String detail) {
     return new Problem(StatusCodes.FORBIDDEN, "forbidden", "Forbidden", detail);
   }

@@ -150,9 +150,13 @@ final class ProxyHandler {
     }
     RouteGuard.Outcome door = route.guard.check(ex);
     if (door instanceof RouteGuard.Refuse refuse) {
-      HttpResponse refused = ex.problem(refuse.status() == 401
-          ? Problem.unauthorized(refuse.detail()) : Problem.forbidden(refuse.detail()));
-      return done(refuse.challenge().map(c -> refused.addHeader(RawHeader.create("WWW-Authenticate", c))).orElse(refused));
+      HttpResponse refused = ex.problem(switch (refuse.status()) {
+        case 401 -> Problem.unauthorized(refuse.detail());
+        case 403 -> Problem.forbidden(refuse.detail());
+        default -> Problem.directoryUnavailable(refuse.detail());
+      });
+      HttpResponse answer = refuse.status() == 503 ? refused.addHeader(RawHeader.create("Retry-After", "1")) : refused;
+      return done(refuse.challenge().map(c -> answer.addHeader(RawHeader.create("WWW-Authenticate", c))).orElse(answer));
     }
     RouteGuard.Pass pass = (RouteGuard.Pass) door;
     Caller caller = pass.caller();

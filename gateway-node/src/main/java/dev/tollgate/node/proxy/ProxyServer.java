@@ -2,6 +2,7 @@ package dev.tollgate.node.proxy;
 
 import dev.tollgate.cluster.quota.QuotaClient;
 import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.node.identity.ApiKeyDirectory;
 import dev.tollgate.config.NodeSettings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -44,23 +45,30 @@ public final class ProxyServer {
   private final TargetPools pools;
   private final AtomicReference<CompiledConfig> config = new AtomicReference<>();
   private final ProxyHandler handler;
+  private final ApiKeyDirectory directory;
   private final SharedKillSwitch connections = KillSwitches.shared("proxy-connections");
   /** One stage for every connection: a GraphStage makes fresh state each time it is materialized. */
   private final HeadReadTimeout headReadTimeout;
   private volatile Tcp.ServerBinding binding;
 
-  public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial, QuotaClient quota) {
+  /**
+   * @param directory API keys held outside the config file (the cluster's directory), asked after
+   *     the file's own; {@link ApiKeyDirectory#NONE} for none
+   */
+  public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial, QuotaClient quota,
+      ApiKeyDirectory directory) {
     this.system = system;
     this.settings = settings;
+    this.directory = directory;
     this.pools = new TargetPools(system, settings.upstreamPool());
-    this.config.set(CompiledConfig.compile(initial, system, settings, pools));
+    this.config.set(CompiledConfig.compile(initial, system, settings, pools, directory));
     this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota);
     this.headReadTimeout = new HeadReadTimeout(settings.proxy().headerReadTimeout());
   }
 
   /** Swaps in a new config version; requests in flight finish on the old one. */
   public void apply(GatewayConfig next) {
-    CompiledConfig old = config.getAndSet(CompiledConfig.compile(next, system, settings, pools));
+    CompiledConfig old = config.getAndSet(CompiledConfig.compile(next, system, settings, pools, directory));
     old.close();
   }
 
