@@ -19,13 +19,14 @@ final class AuthReader {
       "a group name of 1 to 128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit";
   private static final Pattern QUERY_NAME = Pattern.compile("[A-Za-z0-9._~-]{1,64}");
   private static final Map<String, Credential> CREDENTIALS =
-      Map.of("api_key", Credential.API_KEY, "anonymous", Credential.ANONYMOUS);
-  private static final String CREDENTIAL = "one of api_key, anonymous";
-  private static final String ACCEPT = "a non-empty list of the kinds of caller the route takes: api_key, anonymous";
+      Map.of("api_key", Credential.API_KEY, "jwt", Credential.JWT, "anonymous", Credential.ANONYMOUS);
+  private static final String CREDENTIAL = "one of api_key, jwt, anonymous";
+  private static final String ACCEPT = "a non-empty list of the kinds of caller the route takes: api_key, jwt, anonymous";
 
   private AuthReader() {}
 
-  static Optional<RouteAuth> read(ConfigNode node) {
+  /** @param jwtIssuers whether the file declares any {@code jwt.issuers}, which {@code jwt} in accept needs */
+  static Optional<RouteAuth> read(ConfigNode node, boolean jwtIssuers) {
     int errorsBefore = node.tree().errorCount();
     Optional<Mapping> found = node.mapping("a mapping with accept, api_key and/or allow", KEYS);
     if (found.isEmpty()) {
@@ -41,6 +42,9 @@ final class AuthReader {
     // Without accept, a route that restricts who may use it takes only callers that identify themselves.
     Set<Credential> kinds = accept.orElse(allowNode.isPresent()
         ? EnumSet.of(Credential.API_KEY) : RouteAuth.DEFAULT.accept());
+    if (accept.isPresent() && kinds.contains(Credential.JWT) && !jwtIssuers) {
+      acceptNode.get().invalid("jwt only with jwt.issuers, which this file does not declare");
+    }
     if (accept.isPresent() && apiKeyNode.isPresent() && !kinds.contains(Credential.API_KEY)) {
       apiKeyNode.get().invalid("no api_key settings, since accept does not list api_key");
     }

@@ -23,11 +23,11 @@ import java.util.Set;
 public final class ConfigLoader {
 
   static final List<String> KEYS =
-      List.of("upstreams", "routes", "plans", "consumers", "api_keys", "anonymous", "rate_limit_headers",
+      List.of("upstreams", "routes", "plans", "consumers", "api_keys", "anonymous", "jwt", "rate_limit_headers",
           "consumer_headers");
 
   private static final String ROOT =
-      "a mapping with upstreams, routes, plans, consumers, api_keys, anonymous, rate_limit_headers and/or"
+      "a mapping with upstreams, routes, plans, consumers, api_keys, anonymous, jwt, rate_limit_headers and/or"
           + " consumer_headers";
   static final String HEADER = "an HTTP header name such as X-Api-Key";
 
@@ -62,6 +62,7 @@ public final class ConfigLoader {
     Identity identity = Identity.DEFAULT;
     boolean legacyHeaders = false;
     ConsumerHeaders consumerHeaders = ConsumerHeaders.DEFAULT;
+    List<JwtIssuerSpec> jwt = new ArrayList<>();
     Optional<Mapping> found = tree.root().mapping(ROOT, KEYS);
     if (found.isPresent()) {
       Mapping root = found.get();
@@ -69,7 +70,9 @@ public final class ConfigLoader {
       root.get("upstreams")
           .flatMap(u -> u.list("a list of upstreams"))
           .ifPresent(list -> list.forEach(u -> upstreamReader.read(u).ifPresent(upstreams::add)));
-      RouteReader routeReader = new RouteReader(namesWritten(root.node().json().get("upstreams")));
+      JsonNode jwtWritten = root.node().json().get("jwt");
+      boolean jwtIssuers = jwtWritten != null && jwtWritten.path("issuers").isArray() && !jwtWritten.path("issuers").isEmpty();
+      RouteReader routeReader = new RouteReader(namesWritten(root.node().json().get("upstreams")), jwtIssuers);
       root.get("routes")
           .flatMap(r -> r.list("a list of routes"))
           .ifPresent(list -> list.forEach(r -> routeReader.read(r).ifPresent(routes::add)));
@@ -83,6 +86,7 @@ public final class ConfigLoader {
           .flatMap(c -> c.list("a list of consumers"))
           .ifPresent(list -> list.forEach(c -> consumerReader.read(c).ifPresent(consumers::add)));
       identity = identity(root, planNames);
+      root.get("jwt").ifPresent(j -> jwt.addAll(new JwtReader(planNames).read(j)));
       legacyHeaders = root.get("rate_limit_headers")
           .flatMap(h -> h.mapping("a mapping with legacy", List.of("legacy")))
           .flatMap(h -> h.get("legacy"))
@@ -93,7 +97,7 @@ public final class ConfigLoader {
     if (tree.errorCount() > 0) {
       throw new ConfigException(tree.errors());
     }
-    return new GatewayConfig(upstreams, routes, plans, consumers, identity, legacyHeaders, consumerHeaders);
+    return new GatewayConfig(upstreams, routes, plans, consumers, identity, jwt, legacyHeaders, consumerHeaders);
   }
 
   /** The top-level {@code consumer_headers}: the names of the headers that tell upstreams who called. */

@@ -12,6 +12,7 @@ import java.util.Optional;
  *
  * @param legacyRateLimitHeaders also send {@code X-RateLimit-Limit}, {@code -Remaining} and {@code
  *     -Reset} beside the standard {@code RateLimit} and {@code RateLimit-Policy}
+ * @param jwtIssuers the issuers whose JWTs routes accepting {@code jwt} take
  * @param consumerHeaders the headers in which upstreams learn who called
  */
 public record GatewayConfig(
@@ -20,6 +21,7 @@ public record GatewayConfig(
     List<Plan> plans,
     List<Consumer> consumers,
     Identity identity,
+    List<JwtIssuerSpec> jwtIssuers,
     boolean legacyRateLimitHeaders,
     ConsumerHeaders consumerHeaders) {
 
@@ -29,12 +31,13 @@ public record GatewayConfig(
     plans = List.copyOf(Objects.requireNonNull(plans, "plans"));
     consumers = List.copyOf(Objects.requireNonNull(consumers, "consumers"));
     Objects.requireNonNull(identity, "identity");
+    jwtIssuers = List.copyOf(Objects.requireNonNull(jwtIssuers, "jwtIssuers"));
     Objects.requireNonNull(consumerHeaders, "consumerHeaders");
   }
 
   /** Upstreams and routes only: no plans, no consumers, default identity settings. */
   public GatewayConfig(List<Upstream> upstreams, List<Route> routes) {
-    this(upstreams, routes, List.of(), List.of(), Identity.DEFAULT, false, ConsumerHeaders.DEFAULT);
+    this(upstreams, routes, List.of(), List.of(), Identity.DEFAULT, List.of(), false, ConsumerHeaders.DEFAULT);
   }
 
   public Optional<Upstream> upstream(String name) {

@@ -19,6 +19,8 @@ public record RouteAuth(Set<Credential> accept, ApiKeySource apiKey, Optional<Al
   public enum Credential {
     /** A consumer that sends one of its API keys. */
     API_KEY,
+    /** A caller that sends a JWT of one of the file's {@code jwt.issuers}, as a bearer token. */
+    JWT,
     /** A caller that sends no credential, counted by client IP. */
     ANONYMOUS
   }

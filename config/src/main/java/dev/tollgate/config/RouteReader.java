@@ -40,9 +40,15 @@ final class RouteReader {
   private final List<String> upstreamNames;
   private final Map<String, String> namesSeen = new LinkedHashMap<>();
 
-  /** @param upstreamNames the names of the file's upstreams, in file order, for checking references */
-  RouteReader(List<String> upstreamNames) {
+  private final boolean jwtIssuers;
+
+  /**
+   * @param upstreamNames the names of the file's upstreams, in file order, for checking references
+   * @param jwtIssuers whether the file declares JWT issuers
+   */
+  RouteReader(List<String> upstreamNames, boolean jwtIssuers) {
     this.upstreamNames = List.copyOf(upstreamNames);
+    this.jwtIssuers = jwtIssuers;
   }
 
   Optional<Route> read(ConfigNode node) {
@@ -66,7 +72,7 @@ final class RouteReader {
     OptionalLong maxBody = m.get("max_body").flatMap(ConfigNode::size).map(OptionalLong::of).orElse(OptionalLong.empty());
     boolean retryNonIdempotent = m.get("retry_non_idempotent").flatMap(ConfigNode::bool).orElse(false);
     Optional<RouteLimits> rateLimit = m.get("rate_limit").flatMap(RouteReader::rateLimit);
-    RouteAuth auth = m.get("auth").flatMap(AuthReader::read).orElse(RouteAuth.DEFAULT);
+    RouteAuth auth = m.get("auth").flatMap(a -> AuthReader.read(a, jwtIssuers)).orElse(RouteAuth.DEFAULT);
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }

@@ -116,7 +116,7 @@ class ConfigLoaderTest {
             List.of(Limit.bucket(20, "1s", Duration.ofSeconds(1), 40)),
             OnUnavailable.DENY)),
         new RouteAuth(
-            Set.of(RouteAuth.Credential.API_KEY),
+            Set.of(RouteAuth.Credential.API_KEY, RouteAuth.Credential.JWT),
             new RouteAuth.ApiKeySource(Optional.of("X-Orders-Key"), Optional.of("api_key"), false),
             Optional.of(new RouteAuth.Allow(List.of("partners"), List.of("ops@example.com"))))));
     assertThat(config.routes().get(1)).isEqualTo(
@@ -158,6 +158,17 @@ class ConfigLoaderTest {
     assertThat(config.identity()).isEqualTo(new Identity("X-Api-Key", Optional.of("free")));
     assertThat(config.legacyRateLimitHeaders()).isTrue();
     assertThat(config.consumerHeaders()).isEqualTo(new ConsumerHeaders("X-Consumer-Id", "X-Consumer-Groups"));
+    assertThat(config.jwtIssuers()).containsExactly(new JwtIssuerSpec(
+        "https://idp.example.com/",
+        List.of("orders-api"),
+        List.of("RS256", "ES256"),
+        new JwtIssuerSpec.Jwks(java.net.URI.create("https://idp.example.com/.well-known/jwks.json"),
+            Duration.ofMinutes(10), Duration.ofSeconds(30)),
+        Duration.ofSeconds(30),
+        List.of("email"),
+        "sub",
+        Optional.of("scope"),
+        Optional.of("free")));
   }
 
   @Test

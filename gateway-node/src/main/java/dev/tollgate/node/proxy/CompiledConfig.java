@@ -1,11 +1,16 @@
 package dev.tollgate.node.proxy;
 
 import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.config.JwtIssuerSpec;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Target;
 import dev.tollgate.config.Upstream;
 import dev.tollgate.node.identity.ApiKeyDirectory;
 import dev.tollgate.node.identity.RouteGuard;
+import dev.tollgate.node.identity.jwt.JwtIssuer;
+import dev.tollgate.node.identity.jwt.JwtVerifier;
+import dev.tollgate.node.identity.jwt.KeySource;
+import dev.tollgate.node.identity.jwt.SignatureAlgorithm;
 import dev.tollgate.node.identity.StaticApiKeys;
 import dev.tollgate.node.quota.QuotaPolicy;
 import dev.tollgate.node.route.RouteTable;
@@ -57,10 +62,34 @@ final class CompiledConfig implements AutoCloseable {
       upstream.activeHealthCheck().ifPresent(check -> checkers.add(ActiveHealthChecker.start(system, upstream, targets, status)));
     }
     ApiKeyDirectory keys = new StaticApiKeys(config).orElse(directory);
+    JwtVerifier tokens = config.jwtIssuers().isEmpty() ? null
+        : JwtVerifier.create(config.jwtIssuers().stream().map(CompiledConfig::issuer).toList(), java.time.Clock.systemUTC());
+    Map<String, java.util.Optional<String>> issuerPlans = new HashMap<>();
+    config.jwtIssuers().forEach(i -> issuerPlans.put(i.issuer(), i.plan()));
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy(),
-            new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys)));
+            new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys, tokens, issuerPlans)));
     return new CompiledConfig(config, table, List.copyOf(checkers));
+  }
+
+  /** A verifier's issuer from the file's: the key source built, the algorithms named. */
+  static JwtIssuer issuer(JwtIssuerSpec spec) {
+    KeySource keys;
+    if (spec.keys() instanceof JwtIssuerSpec.Jwks jwks) {
+      keys = new KeySource.Jwks(jwks.url(), jwks.maxAge(), jwks.refreshInterval());
+    } else if (spec.keys() instanceof JwtIssuerSpec.Jwk jwk) {
+      keys = KeySource.StaticKeys.parseJwk(jwk.json());
+    } else if (spec.keys() instanceof JwtIssuerSpec.Pem pem) {
+      keys = KeySource.StaticKeys.parsePem(pem.text());
+    } else {
+      keys = new KeySource.HmacSecret(
+          ((JwtIssuerSpec.HmacSecret) spec.keys()).secret().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    java.util.Set<SignatureAlgorithm> algorithms = spec.algorithms().stream()
+        .map(name -> SignatureAlgorithm.named(name).orElseThrow(() -> new IllegalArgumentException("algorithm " + name)))
+        .collect(java.util.stream.Collectors.toSet());
+    return new JwtIssuer(spec.issuer(), java.util.Set.copyOf(spec.audiences()), algorithms, keys, spec.clockSkew(),
+        spec.requiredClaims(), spec.consumerClaim(), spec.groupsClaim());
   }
 
   GatewayConfig source() {

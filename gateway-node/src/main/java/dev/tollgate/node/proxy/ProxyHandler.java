@@ -149,14 +149,28 @@ final class ProxyHandler {
       return done(ex.problem(Problem.bodyTooLarge(route.maxBodyBytes)));
     }
     RouteGuard.Outcome door = route.guard.check(ex);
+    if (door instanceof RouteGuard.Pending pending) {
+      return pending.outcome().thenCompose(outcome -> afterGuard(ex, current, entry, entity, length, outcome));
+    }
+    return afterGuard(ex, current, entry, entity, length, door);
+  }
+
+  private CompletionStage<HttpResponse> afterGuard(Exchange ex, CompiledConfig current, RouteTable.Entry<CompiledRoute> entry,
+      RequestEntity entity, java.util.OptionalLong length, RouteGuard.Outcome door) {
+    CompiledRoute route = entry.target();
     if (door instanceof RouteGuard.Refuse refuse) {
-      HttpResponse refused = ex.problem(switch (refuse.status()) {
+      HttpResponse answer = ex.problem(switch (refuse.status()) {
         case 401 -> Problem.unauthorized(refuse.detail());
         case 403 -> Problem.forbidden(refuse.detail());
         default -> Problem.directoryUnavailable(refuse.detail());
       });
-      HttpResponse answer = refuse.status() == 503 ? refused.addHeader(RawHeader.create("Retry-After", "1")) : refused;
-      return done(refuse.challenge().map(c -> answer.addHeader(RawHeader.create("WWW-Authenticate", c))).orElse(answer));
+      if (refuse.status() == 503) {
+        answer = answer.addHeader(RawHeader.create("Retry-After", "1"));
+      }
+      for (String challenge : refuse.challenges()) {
+        answer = answer.addHeader(RawHeader.create("WWW-Authenticate", challenge));
+      }
+      return done(answer);
     }
     RouteGuard.Pass pass = (RouteGuard.Pass) door;
     Caller caller = pass.caller();
