@@ -38,6 +38,7 @@ final class TestUpstream implements AutoCloseable {
   final String name;
   private final ServerBinding binding;
   private final AtomicInteger requests = new AtomicInteger();
+  private final List<String> paths = new CopyOnWriteArrayList<>();
   private final List<Seen> seen = new CopyOnWriteArrayList<>();
   private final AtomicReference<Function<HttpRequest, CompletionStage<HttpResponse>>> behaviour = new AtomicReference<>();
 
@@ -48,6 +49,7 @@ final class TestUpstream implements AutoCloseable {
     this.binding = Http.get(system).newServerAt("127.0.0.1", port)
         .bind((Function<HttpRequest, CompletionStage<HttpResponse>>) request -> {
           requests.incrementAndGet();
+          paths.add(request.getUri().path());
           List<HttpHeader> headers = new java.util.ArrayList<>();
           request.getHeaders().forEach(headers::add);
           return request.entity().withoutSizeLimit().getDataBytes().runWith(Sink.fold(0L, (n, b) -> n + b.length()), mat)
@@ -89,6 +91,11 @@ final class TestUpstream implements AutoCloseable {
 
   String url() {
     return "http://127.0.0.1:" + port();
+  }
+
+  /** How many requests for {@code path} or below it arrived, counted as their heads arrive. */
+  long requestsTo(String path) {
+    return paths.stream().filter(p -> p.equals(path) || p.startsWith(path + "/")).count();
   }
 
   int requests() {
