@@ -11,7 +11,7 @@ import java.util.Objects;
  */
 public record NodeSettings(
     Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Directory directory,
-    Duration shutdownGrace) {
+    Admin admin, Duration shutdownGrace) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
@@ -20,6 +20,7 @@ public record NodeSettings(
     Objects.requireNonNull(storage, "storage");
     Objects.requireNonNull(quota, "quota");
     Objects.requireNonNull(directory, "directory");
+    Objects.requireNonNull(admin, "admin");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
   }
 
@@ -97,6 +98,97 @@ public record NodeSettings(
 
     public Directory withMembers(List<String> m) {
       return new Directory(port, m, backupCount, nearCacheSize);
+    }
+  }
+
+  /**
+   * The admin API listener, which manages the directory's consumers and API keys.
+   *
+   * <p>Invariant: off loopback, a token is required. An admin API that anyone on the network can
+   * reach without one could hand out keys to every route, so such settings cannot be made.
+   *
+   * @param host the address to bind; {@code localhost} and {@code 127.x.x.x} / {@code ::1} literals
+   *     are loopback, every other host (names included) needs a token
+   * @param port its port; 0 picks a free one
+   * @param token the bearer token every request must carry; empty means none (loopback only)
+   */
+  public record Admin(String host, int port, String token) {
+
+    /** Printable ASCII without spaces, as an {@code Authorization} header carries it. */
+    public static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[!-~]{16,}");
+
+    static final String TOKEN_EXPECTED = "empty, or at least 16 printable ASCII characters without spaces";
+
+    public Admin {
+      Objects.requireNonNull(host, "host");
+      Objects.requireNonNull(token, "token");
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+      if (!token.isEmpty() && !TOKEN.matcher(token).matches()) {
+        throw new IllegalArgumentException("tollgate.admin.token: (hidden) (expected: " + TOKEN_EXPECTED + ")");
+      }
+      if (token.isEmpty() && !isLoopback(host)) {
+        throw new IllegalArgumentException("tollgate.admin.token: " + missingToken(host, ""));
+      }
+    }
+
+    public boolean requiresToken() {
+      return !token.isEmpty();
+    }
+
+    /** Whether {@code host} names the loopback interface; decided without a DNS lookup. */
+    public static boolean isLoopback(String host) {
+      String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+      if (h.equalsIgnoreCase("localhost")) {
+        return true;
+      }
+      if (h.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+        String[] octets = h.split("\\.");
+        for (String o : octets) {
+          if (Integer.parseInt(o) > 255) {
+            return false;
+          }
+        }
+        return Integer.parseInt(octets[0]) == 127;
+      }
+      if (h.indexOf(':') >= 0 && h.matches("[0-9A-Fa-f:.]+")) {
+        try {
+          // An IPv6 literal: InetAddress parses it without asking DNS.
+          return java.net.InetAddress.getByName(h).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+          return false;
+        }
+      }
+      return false;
+    }
+
+    /**
+     * What is wrong with a non-loopback host without a token, as the loader reports it too.
+     *
+     * @param from where the host came from, such as " from environment variable TOLLGATE_ADMIN_HOST"
+     */
+    static String missingToken(String host, String from) {
+      return "empty, but tollgate.admin.host \"" + host + "\"" + from + " is not a loopback address (expected: a token of at"
+          + " least 16 printable ASCII characters without spaces, which admin requests then carry as"
+          + " Authorization: Bearer <token>; or a loopback tollgate.admin.host such as \"127.0.0.1\")";
+    }
+
+    public Admin withHost(String h) {
+      return new Admin(h, port, token);
+    }
+
+    public Admin withPort(int p) {
+      return new Admin(host, p, token);
+    }
+
+    public Admin withToken(String t) {
+      return new Admin(host, port, t);
+    }
+
+    @Override
+    public String toString() {
+      return "Admin[host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "none" : "(hidden)") + "]";
     }
   }
 
@@ -203,26 +295,30 @@ public record NodeSettings(
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, shutdownGrace);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace);
   }
 
   public NodeSettings withStorage(Storage s) {
-    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace);
   }
 
   public NodeSettings withQuota(Quota q) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace);
   }
 
   public NodeSettings withDirectory(Directory d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace);
+  }
+
+  public NodeSettings withAdmin(Admin a) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, d);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d);
   }
 }

@@ -38,6 +38,11 @@ public final class NodeSettingsLoader {
   private static final String ENV_PREFIX = "TOLLGATE_";
   /** Variables with our prefix that are not settings. */
   private static final Set<String> NOT_SETTINGS = Set.of("TOLLGATE_LOG_LEVEL", "TOLLGATE_JAVA_OPTS");
+  /**
+   * Secrets, whose variables are taken as they are: read as HOCON, a {@code #} would start a
+   * comment and silently cut the rest off, and errors must not show them.
+   */
+  private static final Set<String> SECRETS = Set.of("tollgate.admin.token");
 
   private NodeSettingsLoader() {}
 
@@ -132,7 +137,9 @@ public final class NodeSettingsLoader {
     for (Map.Entry<String, String> var : environmentVariables().entrySet()) {
       String value = env.get(var.getKey());
       if (value != null) {
-        fromEnv = fromEnv.withValue(var.getValue(), parseValue(value, "environment variable " + var.getKey()));
+        String origin = "environment variable " + var.getKey();
+        fromEnv = fromEnv.withValue(var.getValue(), SECRETS.contains(var.getValue())
+            ? ConfigValueFactory.fromAnyRef(value, origin) : parseValue(value, origin));
       }
     }
     Properties props = new Properties();
@@ -219,9 +226,27 @@ public final class NodeSettingsLoader {
             List.of()),
         r.read("tollgate.directory.backup-count", "a number 0..6", p -> r.intIn(p, 0, 6), 1),
         r.read("tollgate.directory.near-cache-size", "a number 1..10000000", p -> r.intIn(p, 1, 10_000_000), 100_000));
+    NodeSettings.Admin admin = admin(r);
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
-    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, grace);
+    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace);
+  }
+
+  private static NodeSettings.Admin admin(Reader r) {
+    String host = r.read("tollgate.admin.host", "a host name or IP address to bind, such as 127.0.0.1", r::nonEmptyString,
+        "127.0.0.1");
+    int port = r.read("tollgate.admin.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8081);
+    int errorsBefore = r.errors.size();
+    String token = r.readSecret("tollgate.admin.token", NodeSettings.Admin.TOKEN_EXPECTED, r::adminToken, "");
+    boolean tokenRead = r.errors.size() == errorsBefore;
+    if (token.isEmpty() && !NodeSettings.Admin.isLoopback(host)) {
+      if (tokenRead) {
+        r.errors.add(new ConfigError("tollgate.admin.token",
+            NodeSettings.Admin.missingToken(host, r.from("tollgate.admin.host"))));
+      }
+      host = "127.0.0.1"; // a stand-in, so that the other settings are still checked
+    }
+    return new NodeSettings.Admin(host, port, token);
   }
 
   /** Reads settings one by one, turning every bad value into an error and a stand-in default. */
@@ -235,14 +260,28 @@ public final class NodeSettingsLoader {
     }
 
     <T> T read(String path, String expected, Function<String, T> parse, T standIn) {
+      return read(path, expected, parse, standIn, false);
+    }
+
+    /** Like {@link #read}, but an error shows "(hidden)" instead of the value. */
+    <T> T readSecret(String path, String expected, Function<String, T> parse, T standIn) {
+      return read(path, expected, parse, standIn, true);
+    }
+
+    private <T> T read(String path, String expected, Function<String, T> parse, T standIn, boolean secret) {
       try {
         return parse.apply(path);
       } catch (RuntimeException e) {
-        String shown = config.hasPath(path) ? render(config.getValue(path)) : "missing";
-        String from = config.hasPath(path) ? " from " + origin(config.getValue(path)) : "";
-        errors.add(new ConfigError(path, shown + " (expected: " + expected + ")" + (from.contains("reference.conf") ? "" : from)));
+        String shown = !config.hasPath(path) ? "missing" : secret ? "(hidden)" : render(config.getValue(path));
+        errors.add(new ConfigError(path, shown + " (expected: " + expected + ")" + from(path)));
         return standIn;
       }
+    }
+
+    /** " from ORIGIN" of a value the user gave; empty for a default. */
+    String from(String path) {
+      String from = config.hasPath(path) ? " from " + origin(config.getValue(path)) : "";
+      return from.contains("reference.conf") ? "" : from;
     }
 
     /** Where a value came from; a variable's text has no line numbers worth showing. */
@@ -266,6 +305,14 @@ public final class NodeSettingsLoader {
 
     String string(String path) {
       return config.getString(path);
+    }
+
+    String adminToken(String path) {
+      String s = config.getString(path);
+      if (!s.isEmpty() && !NodeSettings.Admin.TOKEN.matcher(s).matches()) {
+        throw new IllegalArgumentException("not a token");
+      }
+      return s;
     }
 
     String postgresUrl(String path) {

@@ -53,6 +53,54 @@ class NodeSettingsLoaderTest {
     assertThat(s.cluster().port()).isEqualTo(25520);
     assertThat(s.cluster().seeds()).isEmpty();
     assertThat(s.cluster().downAfter()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.admin()).isEqualTo(new NodeSettings.Admin("127.0.0.1", 8081, ""));
+    assertThat(s.admin().requiresToken()).isFalse();
+  }
+
+  @Test
+  void anAdminApiOffLoopbackWithoutATokenIsRefusedNamingTheToken() {
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_ADMIN_HOST", "0.0.0.0"), new Properties()));
+    assertThat(errors).containsExactly("tollgate.admin.token: empty, but tollgate.admin.host \"0.0.0.0\" from"
+        + " environment variable TOLLGATE_ADMIN_HOST is not a loopback address (expected: a token of at least 16"
+        + " printable ASCII characters without spaces, which admin requests then carry as Authorization: Bearer"
+        + " <token>; or a loopback tollgate.admin.host such as \"127.0.0.1\")");
+    // Host names count as off loopback, except localhost: the check asks no DNS.
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(),
+        props("tollgate.admin.host", "admin.internal")))).singleElement().asString().startsWith("tollgate.admin.token: empty");
+    // The record refuses such settings too, however they are made.
+    NodeSettings.Admin loopback = NodeSettingsLoader.defaults().admin();
+    assertThatThrownBy(() -> loopback.withHost("10.0.0.5")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("tollgate.admin.token: empty, but tollgate.admin.host \"10.0.0.5\" is not a loopback");
+  }
+
+  @Test
+  void anAdminApiOnLoopbackNeedsNoTokenAndOffLoopbackTakesOne() throws Exception {
+    for (String host : List.of("127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]")) {
+      assertThat(NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_ADMIN_HOST", host), new Properties())
+          .admin().host()).isEqualTo(host);
+    }
+    for (String host : List.of("0.0.0.0", "10.0.0.5", "::", "128.0.0.1", "327.0.0.1", "localhost.example")) {
+      assertThat(NodeSettings.Admin.isLoopback(host)).as(host).isFalse();
+    }
+    // Taken as it is, not as HOCON, where '#' would start a comment and cut the token short.
+    String token = "s3cret#token,with{odd}chars";
+    NodeSettings s = NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_ADMIN_HOST", "0.0.0.0", "TOLLGATE_ADMIN_TOKEN", token, "TOLLGATE_ADMIN_PORT", "0"), new Properties());
+    assertThat(s.admin().token()).isEqualTo(token);
+    assertThat(s.admin().port()).isZero();
+    assertThat(s.toString()).doesNotContain(token).contains("token=(hidden)");
+  }
+
+  @Test
+  void aBadAdminTokenIsReportedWithoutShowingIt() {
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_ADMIN_TOKEN", "short one", "TOLLGATE_ADMIN_HOST", "0.0.0.0"), props("tollgate.admin.port", "-1")));
+    assertThat(errors).containsExactlyInAnyOrder(
+        "tollgate.admin.port: \"-1\" (expected: a port number 0..65535) from system properties",
+        "tollgate.admin.token: (hidden) (expected: empty, or at least 16 printable ASCII characters without spaces)"
+            + " from environment variable TOLLGATE_ADMIN_TOKEN");
+    assertThat(String.join("\n", errors)).doesNotContain("short one");
   }
 
   @Test
@@ -105,7 +153,7 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_PROXY_MAX_BODY", "tollgate.proxy.max-body")
         .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(29);
+    assertThat(vars).hasSize(32);
   }
 
   @Test

@@ -9,6 +9,7 @@ import dev.tollgate.cluster.quota.ConsumerQuota;
 import dev.tollgate.cluster.quota.LeasedQuotaClient;
 import dev.tollgate.cluster.quota.ShardedQuotaEntities;
 import dev.tollgate.config.NodeSettings;
+import dev.tollgate.node.admin.AdminServer;
 import dev.tollgate.node.identity.ApiKeyDirectory;
 import dev.tollgate.node.identity.ClusterDirectoryKeys;
 import dev.tollgate.node.proxy.ProxyServer;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One running Tollgate node: its actor system (a cluster member, with the quota entities' sharding
- * and their database), the node's side of the quotas, and its proxy listener.
+ * and their database), the node's side of the quotas, its proxy listener and its admin API.
  */
 public final class GatewayNode {
 
@@ -43,19 +44,21 @@ public final class GatewayNode {
   private final NodeSettings settings;
 
   private final Optional<CredentialDirectory> directory;
+  private final Optional<AdminServer> admin;
 
   private GatewayNode(ActorSystem<Void> system, ProxyServer proxy, LeasedQuotaClient quota, InetSocketAddress proxyAddress,
-      NodeSettings settings, Optional<CredentialDirectory> directory) {
+      NodeSettings settings, Optional<CredentialDirectory> directory, Optional<AdminServer> admin) {
     this.system = system;
     this.proxy = proxy;
     this.quota = quota;
     this.proxyAddress = proxyAddress;
     this.settings = settings;
     this.directory = directory;
+    this.admin = admin;
   }
 
   /**
-   * Starts a node and binds its proxy.
+   * Starts a node, binds its proxy, then its admin API.
    *
    * @param overrides HOCON from the user (settings file, environment, system properties) that may
    *     also carry {@code pekko.*} settings; {@code ConfigFactory.empty()} for none
@@ -92,7 +95,8 @@ public final class GatewayNode {
     }
     return warmUp(entities)
         .thenCompose(ready -> proxy.start())
-        .thenApply(address -> new GatewayNode(system, proxy, quota, address, settings, directory))
+        .thenCompose(address -> startAdmin(system, settings, proxy, directory)
+            .thenApply(admin -> new GatewayNode(system, proxy, quota, address, settings, directory, admin)))
         .exceptionallyCompose(e -> {
           quota.close();
           system.terminate();
@@ -117,6 +121,24 @@ public final class GatewayNode {
             log.debug("Quota sharding answered after {} ms", (System.nanoTime() - start) / 1_000_000);
           }
           return null;
+        });
+  }
+
+  /**
+   * Binds the admin API. One that cannot bind (its port is taken) does not stop the node, as the
+   * proxy matters more than changing consumers: the node runs without it and says so at ERROR.
+   */
+  private static CompletionStage<Optional<AdminServer>> startAdmin(ActorSystem<Void> system, NodeSettings settings,
+      ProxyServer proxy, Optional<CredentialDirectory> directory) {
+    NodeSettings.Admin a = settings.admin();
+    return AdminServer.start(system, a, settings.proxy().requestIdHeader(), proxy::currentConfig, directory)
+        .handle((server, failure) -> {
+          if (failure != null) {
+            log.error("The admin API did not bind on {}:{} ({}); this node runs without it", a.host(), a.port(),
+                failure.toString());
+            return Optional.empty();
+          }
+          return Optional.of(server);
         });
   }
 
@@ -151,6 +173,11 @@ public final class GatewayNode {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("no free port on " + host, e);
     }
+  }
+
+  /** Where the admin API listens, unless it could not bind. */
+  public Optional<InetSocketAddress> adminAddress() {
+    return admin.map(AdminServer::address);
   }
 
   /** The consumer and API key directory, unless it could not start. */
@@ -245,8 +272,8 @@ public final class GatewayNode {
   }
 
   /**
-   * Stops the node gracefully: stop accepting, let requests in flight finish within the grace
-   * period, then stop the actor system.
+   * Stops the node gracefully: close the admin API, stop accepting, let requests in flight finish
+   * within the grace period, then stop the actor system.
    *
    * @return completes when the node has stopped; true if nothing was cut off
    */
@@ -256,7 +283,13 @@ public final class GatewayNode {
 
   public CompletionStage<Boolean> shutdown(Duration grace) {
     log.info("Stopping: no new connections; waiting up to {} ms for {} requests in flight", grace.toMillis(), proxy.inFlight());
-    return proxy.drain(grace)
+    CompletionStage<Void> adminStopped = admin.map(AdminServer::stop)
+        .orElse(CompletableFuture.completedFuture(null))
+        .exceptionally(e -> {
+          log.warn("The admin API did not stop cleanly: {}", e.toString());
+          return null;
+        });
+    return adminStopped.thenCompose(stopped -> proxy.drain(grace))
         // Unused tokens go back to their entities, so the nodes that stay can spend them.
         .thenCompose(clean -> quota.releaseAll().toCompletableFuture()
             .completeOnTimeout(null, 3, java.util.concurrent.TimeUnit.SECONDS)

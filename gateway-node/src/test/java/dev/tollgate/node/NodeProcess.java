@@ -61,6 +61,7 @@ final class NodeProcess implements AutoCloseable {
     // Each node keeps its embedded database in a directory of its own, not in the working directory.
     // A directory member of its own on a free port, not the default 5701 that another node may hold.
     builder.environment().putIfAbsent("TOLLGATE_DIRECTORY_PORT", "0");
+    builder.environment().putIfAbsent("TOLLGATE_ADMIN_PORT", "0");
     builder.environment().putIfAbsent("TOLLGATE_STORAGE_DATA_DIR",
         Files.createTempDirectory("tollgate-node-data").toString());
     return new NodeProcess(builder.start());

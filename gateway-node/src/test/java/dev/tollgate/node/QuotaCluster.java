@@ -92,6 +92,7 @@ final class QuotaCluster implements AutoCloseable {
         .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2)))
         // The quota tests need no directory cluster: each node's member keeps to itself.
         .withDirectory(s.directory().withPort(0).withMembers(List.of()))
+        .withAdmin(s.admin().withPort(0))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres"));
   }
 

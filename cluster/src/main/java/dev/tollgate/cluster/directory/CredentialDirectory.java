@@ -23,14 +23,18 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The cluster's directory of consumers and API keys, for setups with more of them than a config
@@ -79,12 +83,14 @@ public final class CredentialDirectory implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final HazelcastInstance member;
+  private final DirectoryTables tables;
   private final IMap<String, DirectoryConsumer> consumers;
   private final IMap<String, DirectoryKey> keys;
   private final Clock clock;
 
-  private CredentialDirectory(HazelcastInstance member, Clock clock) {
+  private CredentialDirectory(HazelcastInstance member, DirectoryTables tables, Clock clock) {
     this.member = member;
+    this.tables = tables;
     this.consumers = member.getMap(CONSUMERS);
     this.keys = member.getMap(KEYS);
     this.clock = clock;
@@ -93,8 +99,13 @@ public final class CredentialDirectory implements AutoCloseable {
   /** Creates the directory's tables if need be, starts this node's member and joins the others. */
   public static CredentialDirectory start(Settings settings, Database database, Clock clock) throws SQLException {
     DirectoryTables tables = new DirectoryTables(database);
-    tables.create();
-    return new CredentialDirectory(Hazelcast.newHazelcastInstance(config(settings, tables)), clock);
+    try {
+      tables.create();
+      return new CredentialDirectory(Hazelcast.newHazelcastInstance(config(settings, tables)), tables, clock);
+    } catch (SQLException | RuntimeException e) {
+      tables.close();
+      throw e;
+    }
   }
 
   static Config config(Settings settings, DirectoryTables tables) {
@@ -162,6 +173,16 @@ public final class CredentialDirectory implements AutoCloseable {
     consumers.set(consumer.id(), consumer);
   }
 
+  /** Creates a consumer unless its id is taken, atomically across members; false if it was taken. */
+  public boolean createConsumer(DirectoryConsumer consumer) {
+    return consumers.putIfAbsent(consumer.id(), consumer) == null;
+  }
+
+  /** Replaces an existing consumer, atomically across members; false if there was none. */
+  public boolean replaceConsumer(DirectoryConsumer consumer) {
+    return consumers.replace(consumer.id(), consumer) != null;
+  }
+
   /** Removes a consumer and revokes all its keys; false if there was no such consumer. */
   public boolean deleteConsumer(String id) {
     for (Map.Entry<String, DirectoryKey> key : keys.entrySet(Predicates.equal("consumerId", id))) {
@@ -178,12 +199,87 @@ public final class CredentialDirectory implements AutoCloseable {
     byte[] secret = new byte[32];
     RANDOM.nextBytes(secret);
     String key = "tg_" + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-    byte[] id = new byte[8];
-    RANDOM.nextBytes(id);
-    String keyId = HexFormat.of().formatHex(id);
+    String keyId = newKeyId();
     long now = clock.millis();
     keys.set(digest(key), new DirectoryKey(consumerId, keyId, now));
     return new IssuedKey(keyId, key, now);
+  }
+
+  /** A key made elsewhere (by the gateway this one replaces, say) and the consumer it belongs to. */
+  public record KeyImport(String consumerId, String apiKey) {
+
+    public KeyImport {
+      Objects.requireNonNull(consumerId, "consumerId");
+      Objects.requireNonNull(apiKey, "apiKey");
+    }
+
+    @Override
+    public String toString() {
+      return "KeyImport[consumerId=" + consumerId + ", apiKey=(hidden)]";
+    }
+  }
+
+  /** Keys stored per {@code putAll}, which the database receives as one batch per member. */
+  private static final int IMPORT_BATCH = 10_000;
+
+  /**
+   * Imports keys in bulk, each under a new key id; they are stored in the database, in batches,
+   * before this returns. Everything is checked first: if a consumer does not exist, a key is
+   * already in the directory, or a key is listed twice, nothing is imported.
+   *
+   * @return the new key ids, in the order of {@code imports}
+   * @throws IllegalArgumentException naming every refused import (keys are never shown)
+   */
+  public List<String> importKeys(List<KeyImport> imports) {
+    List<String> errors = new ArrayList<>();
+    Set<String> consumerIds = new HashSet<>();
+    imports.forEach(i -> consumerIds.add(i.consumerId()));
+    Set<String> known = consumers.getAll(consumerIds).keySet();
+    consumerIds.stream().filter(id -> !known.contains(id)).sorted()
+        .forEach(id -> errors.add("consumer " + id + ": no such consumer"));
+    List<String> digests = new ArrayList<>(imports.size());
+    Map<String, Integer> firstAt = new HashMap<>();
+    for (int i = 0; i < imports.size(); i++) {
+      String d = digest(imports.get(i).apiKey());
+      digests.add(d);
+      Integer earlier = firstAt.putIfAbsent(d, i);
+      if (earlier != null) {
+        errors.add("imports[" + i + "]: the same key as imports[" + earlier + "]");
+      }
+    }
+    for (int from = 0; from < digests.size(); from += IMPORT_BATCH) {
+      List<String> batch = digests.subList(from, Math.min(digests.size(), from + IMPORT_BATCH));
+      for (String taken : keys.getAll(new HashSet<>(batch)).keySet()) {
+        errors.add("imports[" + firstAt.get(taken) + "]: the key is already in the directory");
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new IllegalArgumentException(errors.size() + " import(s) refused, nothing imported: " + String.join("; ", errors));
+    }
+    long now = clock.millis();
+    List<String> ids = new ArrayList<>(imports.size());
+    Map<String, DirectoryKey> batch = new HashMap<>();
+    for (int i = 0; i < imports.size(); i++) {
+      String keyId = newKeyId();
+      ids.add(keyId);
+      batch.put(digests.get(i), new DirectoryKey(imports.get(i).consumerId(), keyId, now));
+      if (batch.size() == IMPORT_BATCH || i == imports.size() - 1) {
+        keys.putAll(batch);
+        batch.clear();
+      }
+    }
+    return ids;
+  }
+
+  private static String newKeyId() {
+    byte[] id = new byte[8];
+    RANDOM.nextBytes(id);
+    return HexFormat.of().formatHex(id);
+  }
+
+  /** How many keys the directory holds, over all members. */
+  public int keyCount() {
+    return keys.size();
   }
 
   /** Revokes one key of a consumer; false if it has no such key. */
@@ -213,9 +309,11 @@ public final class CredentialDirectory implements AutoCloseable {
   @Override
   public void close() {
     member.shutdown();
+    tables.close();
   }
 
-  static String digest(String apiKey) {
+  /** The SHA-256 digest of a key, in lower-case hex: what the directory keeps instead of the key. */
+  public static String digest(String apiKey) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(apiKey.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {

@@ -26,12 +26,12 @@ final class DirectoryMapStores {
 
     @Override
     public void store(String id, DirectoryConsumer consumer) {
-      run(() -> tables.storeConsumer(consumer));
+      run(() -> tables.storeConsumers(List.of(consumer)));
     }
 
     @Override
     public void storeAll(Map<String, DirectoryConsumer> entries) {
-      entries.forEach(this::store);
+      run(() -> tables.storeConsumers(entries.values()));
     }
 
     @Override
@@ -69,12 +69,12 @@ final class DirectoryMapStores {
 
     @Override
     public void store(String digest, DirectoryKey key) {
-      run(() -> tables.storeKey(digest, key));
+      run(() -> tables.storeKeys(Map.of(digest, key)));
     }
 
     @Override
     public void storeAll(Map<String, DirectoryKey> entries) {
-      entries.forEach(this::store);
+      run(() -> tables.storeKeys(entries));
     }
 
     @Override

@@ -1,8 +1,9 @@
 package dev.tollgate.cluster.directory;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.tollgate.persistence.Database;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -18,10 +19,14 @@ import java.util.Optional;
 /**
  * The directory's two tables, in the same database as the rest of the node's durable state:
  * {@code tollgate_consumer} and {@code tollgate_api_key} (keys by SHA-256 digest, never the key).
- * Statements run on short-lived connections: the directory writes only when an operator changes
- * it, and reads only when the cluster starts.
+ * Statements run on a small pool of connections that empties when the directory is idle: the
+ * directory writes only when an operator changes it (or imports keys in bulk), and reads only when
+ * the cluster starts.
  */
-final class DirectoryTables {
+final class DirectoryTables implements AutoCloseable {
+
+  /** Connections at most: the member's partition threads store in parallel, the database need not see more. */
+  private static final int POOL_SIZE = 4;
 
   private static final List<String> DDL = List.of(
       "CREATE TABLE IF NOT EXISTS tollgate_consumer ("
@@ -30,12 +35,29 @@ final class DirectoryTables {
           + "digest VARCHAR(64) PRIMARY KEY, consumer_id VARCHAR(128) NOT NULL, key_id VARCHAR(64) NOT NULL,"
           + " created_at BIGINT NOT NULL)");
 
-  private final Database database;
+  private final HikariDataSource pool;
   private final boolean postgres;
 
   DirectoryTables(Database database) {
-    this.database = database;
     this.postgres = database.dialect() == Database.Dialect.POSTGRES;
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("tollgate-directory");
+    config.setJdbcUrl(database.url());
+    config.setUsername(database.user());
+    config.setPassword(database.password());
+    config.setMaximumPoolSize(POOL_SIZE);
+    config.setMinimumIdle(0);
+    config.setIdleTimeout(60_000);
+    // A database that is down fails a change within seconds, rather than holding the admin's request.
+    config.setConnectionTimeout(5_000);
+    // Start without a connection: the first statement makes one, and says why if it cannot.
+    config.setInitializationFailTimeout(-1);
+    this.pool = new HikariDataSource(config);
+  }
+
+  @Override
+  public void close() {
+    pool.close();
   }
 
   /** Creates the tables if they are missing; several nodes may do it at once. */
@@ -47,6 +69,8 @@ final class DirectoryTables {
           s.execute(ddl);
         }
         return;
+      } catch (java.sql.SQLTransientConnectionException unreachable) {
+        throw unreachable;
       } catch (SQLException e) {
         // Two nodes creating the same table at the same moment: one of them loses; the next try sees it.
         last = e;
@@ -56,34 +80,41 @@ final class DirectoryTables {
   }
 
   private Connection connect() throws SQLException {
-    return DriverManager.getConnection(database.url(), database.user(), database.password());
+    return pool.getConnection();
   }
 
-  void storeConsumer(DirectoryConsumer c) throws SQLException {
+  void storeConsumers(Collection<DirectoryConsumer> consumers) throws SQLException {
     String sql = postgres
         ? "INSERT INTO tollgate_consumer (id, plan, groups_text) VALUES (?, ?, ?)"
             + " ON CONFLICT (id) DO UPDATE SET plan = EXCLUDED.plan, groups_text = EXCLUDED.groups_text"
         : "MERGE INTO tollgate_consumer (id, plan, groups_text) KEY (id) VALUES (?, ?, ?)";
     try (Connection conn = connect(); PreparedStatement s = conn.prepareStatement(sql)) {
-      s.setString(1, c.id());
-      s.setString(2, c.plan().orElse(null));
-      s.setString(3, String.join("\n", c.groups()));
-      s.executeUpdate();
+      for (DirectoryConsumer c : consumers) {
+        s.setString(1, c.id());
+        s.setString(2, c.plan().orElse(null));
+        s.setString(3, String.join("\n", c.groups()));
+        s.addBatch();
+      }
+      s.executeBatch();
     }
   }
 
-  void storeKey(String digest, DirectoryKey k) throws SQLException {
+  /** Stores keys by digest in one batch: a bulk import reaches the database in few round trips. */
+  void storeKeys(Map<String, DirectoryKey> keys) throws SQLException {
     String sql = postgres
         ? "INSERT INTO tollgate_api_key (digest, consumer_id, key_id, created_at) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (digest) DO UPDATE SET consumer_id = EXCLUDED.consumer_id, key_id = EXCLUDED.key_id,"
             + " created_at = EXCLUDED.created_at"
         : "MERGE INTO tollgate_api_key (digest, consumer_id, key_id, created_at) KEY (digest) VALUES (?, ?, ?, ?)";
     try (Connection conn = connect(); PreparedStatement s = conn.prepareStatement(sql)) {
-      s.setString(1, digest);
-      s.setString(2, k.consumerId());
-      s.setString(3, k.keyId());
-      s.setLong(4, k.createdAtMillis());
-      s.executeUpdate();
+      for (Map.Entry<String, DirectoryKey> e : keys.entrySet()) {
+        s.setString(1, e.getKey());
+        s.setString(2, e.getValue().consumerId());
+        s.setString(3, e.getValue().keyId());
+        s.setLong(4, e.getValue().createdAtMillis());
+        s.addBatch();
+      }
+      s.executeBatch();
     }
   }
 

@@ -142,13 +142,60 @@ class CredentialDirectoryTest {
     Database h2 = Database.h2(dataDir.resolve("directory"));
     CredentialDirectory.IssuedKey key;
     try (CredentialDirectory one = startMembers(1, h2, "h2-test").get(0)) {
-      one.putConsumer(new DirectoryConsumer("zed@example.com", Optional.empty(), List.of()));
+      assertThat(one.replaceConsumer(new DirectoryConsumer("zed@example.com", Optional.of("free"), List.of())))
+          .as("nothing to replace yet").isFalse();
+      assertThat(one.createConsumer(new DirectoryConsumer("zed@example.com", Optional.empty(), List.of()))).isTrue();
+      assertThat(one.createConsumer(new DirectoryConsumer("zed@example.com", Optional.of("gold"), List.of())))
+          .as("the id is taken").isFalse();
       key = one.issueKey("zed@example.com");
-      one.putConsumer(new DirectoryConsumer("zed@example.com", Optional.of("free"), List.of("a", "b")));
+      assertThat(one.replaceConsumer(new DirectoryConsumer("zed@example.com", Optional.of("free"), List.of("a", "b"))))
+          .isTrue();
     }
     try (CredentialDirectory one = startMembers(1, h2, "h2-test").get(0)) {
       assertThat(one.consumerForApiKey(key.key()))
           .contains(new DirectoryConsumer("zed@example.com", Optional.of("free"), List.of("a", "b")));
+    }
+  }
+
+  @Test
+  void importedKeysAreCheckedWholeThenStoredInBatches() throws Exception {
+    Database db = postgresDatabase();
+    List<CredentialDirectory.KeyImport> imports = new ArrayList<>();
+    for (int k = 0; k < 25_000; k++) {
+      imports.add(new CredentialDirectory.KeyImport("importer-" + (k % 10), "tg_imported_" + k));
+    }
+    List<CredentialDirectory> two = startMembers(2, db, "import-test");
+    try {
+      for (int c = 0; c < 10; c++) {
+        two.get(0).createConsumer(new DirectoryConsumer("importer-" + c, Optional.of("gold"), List.of()));
+      }
+      two.get(0).issueKey("importer-3");
+      List<CredentialDirectory.KeyImport> bad = new ArrayList<>(imports.subList(0, 100));
+      bad.add(new CredentialDirectory.KeyImport("nobody", "tg_imported_x"));
+      bad.add(new CredentialDirectory.KeyImport("importer-1", "tg_imported_5"));
+      assertThatThrownBy(() -> two.get(0).importKeys(bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("2 import(s) refused, nothing imported")
+          .hasMessageContaining("consumer nobody: no such consumer")
+          .hasMessageContaining("imports[101]: the same key as imports[5]")
+          .hasMessageNotContaining("tg_imported");
+      assertThat(two.get(1).keyCount()).as("nothing half-applied").isEqualTo(1);
+
+      List<String> ids = two.get(0).importKeys(imports);
+      assertThat(ids).hasSize(imports.size()).doesNotHaveDuplicates();
+      assertThat(two.get(1).keyCount()).isEqualTo(25_001);
+      assertThat(two.get(1).consumerForApiKey("tg_imported_24999"))
+          .contains(new DirectoryConsumer("importer-9", Optional.of("gold"), List.of()));
+      assertThatThrownBy(() -> two.get(1).importKeys(imports.subList(7, 8)))
+          .hasMessageContaining("imports[0]: the key is already in the directory");
+    } finally {
+      two.forEach(CredentialDirectory::close);
+    }
+    // Stored, not only held: a full restart brings every imported key back from PostgreSQL.
+    try (CredentialDirectory again = startMembers(1, db, "import-test").get(0)) {
+      assertThat(again.keyCount()).isEqualTo(25_001);
+      assertThat(again.consumerForApiKey("tg_imported_0"))
+          .contains(new DirectoryConsumer("importer-0", Optional.of("gold"), List.of()));
     }
   }
 }

@@ -1,0 +1,481 @@
+package dev.tollgate.node.admin;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.hazelcast.core.HazelcastException;
+import com.hazelcast.core.HazelcastInstanceNotActiveException;
+import dev.tollgate.cluster.directory.CredentialDirectory;
+import dev.tollgate.cluster.directory.DirectoryConsumer;
+import dev.tollgate.cluster.directory.DirectoryUnavailableException;
+import dev.tollgate.config.Consumer;
+import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.config.Plan;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaType;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API's endpoints: consumers and API keys of the cluster's {@link CredentialDirectory},
+ * with the config file's consumers visible but read-only. Every answer is JSON, every error
+ * problem+json. Directory calls block (a change is stored in the database before it returns), so
+ * they run on the blocking executor, never on the HTTP server's threads.
+ *
+ * <p>An id may name a directory consumer and a config file consumer at once (the file gained it
+ * later): the admin API then acts on the directory's, which it alone can change.
+ */
+final class AdminApi {
+
+  static final long MAX_BODY_BYTES = 64 << 10;
+  private static final Duration BODY_TIMEOUT = Duration.ofSeconds(10);
+  private static final String REALM_CHALLENGE = "Bearer realm=\"tollgate-admin\"";
+  private static final String RETRY_AFTER_SECONDS = "5";
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+  private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private final Optional<AdminToken> token;
+  private final Supplier<GatewayConfig> config;
+  private final Optional<CredentialDirectory> directory;
+  private final Executor blocking;
+  private final Materializer mat;
+  private final String requestIdHeader;
+
+  /**
+   * @param token the token requests must carry; empty for none
+   * @param config the node's current declarative config (its plans and its consumers)
+   * @param directory the node's directory; empty when it did not start, and then changes get 503
+   * @param blocking where directory calls run
+   */
+  AdminApi(Optional<AdminToken> token, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
+      Executor blocking, Materializer mat, String requestIdHeader) {
+    this.token = Objects.requireNonNull(token, "token");
+    this.config = Objects.requireNonNull(config, "config");
+    this.directory = Objects.requireNonNull(directory, "directory");
+    this.blocking = Objects.requireNonNull(blocking, "blocking");
+    this.mat = Objects.requireNonNull(mat, "mat");
+    this.requestIdHeader = Objects.requireNonNull(requestIdHeader, "requestIdHeader");
+  }
+
+  /** One request: its id and path, for the answers' bodies and headers. */
+  private final class Exchange {
+    final HttpRequest request;
+    final String path;
+    final String requestId = newRequestId();
+
+    Exchange(HttpRequest request) {
+      this.request = request;
+      this.path = request.getUri().path();
+    }
+
+    HttpResponse problem(AdminProblem problem) {
+      return problem.toResponse(requestIdHeader, requestId, path);
+    }
+
+    HttpResponse json(StatusCode status, JsonNode body) {
+      try {
+        return HttpResponse.create().withStatus(status)
+            .withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsString(body))
+            .addHeader(RawHeader.create(requestIdHeader, requestId));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    HttpResponse noContent() {
+      return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT)
+          .addHeader(RawHeader.create(requestIdHeader, requestId));
+    }
+
+    HttpResponse unavailable(String why) {
+      return problem(AdminProblem.directoryUnavailable(why)).addHeader(RawHeader.create("Retry-After", RETRY_AFTER_SECONDS));
+    }
+  }
+
+  CompletionStage<HttpResponse> handle(HttpRequest request) {
+    Exchange ex = new Exchange(request);
+    try {
+      return route(ex).exceptionally(e -> failed(ex, e));
+    } catch (RuntimeException e) {
+      return done(failed(ex, e));
+    }
+  }
+
+  private HttpResponse failed(Exchange ex, Throwable e) {
+    log.error("Admin request {} {} ({}) failed", ex.request.method().name(), ex.path, ex.requestId, unwrap(e));
+    return ex.problem(AdminProblem.internal());
+  }
+
+  private CompletionStage<HttpResponse> route(Exchange ex) {
+    HttpRequest request = ex.request;
+    if (token.isPresent()) {
+      AdminToken.Verdict verdict = token.get().check(request.getHeader("Authorization").map(h -> h.value()));
+      if (verdict != AdminToken.Verdict.ACCEPTED) {
+        request.discardEntityBytes(mat);
+        AdminProblem problem = verdict == AdminToken.Verdict.MISSING ? AdminProblem.tokenMissing() : AdminProblem.tokenWrong();
+        return done(ex.problem(problem).addHeader(RawHeader.create("WWW-Authenticate", REALM_CHALLENGE)));
+      }
+    }
+    String method = request.method().name();
+    List<String> s = segments(ex.path);
+    if (s.isEmpty() || !s.get(0).equals("consumers") || s.size() > 4 || (s.size() >= 3 && !s.get(2).equals("keys"))
+        || s.stream().skip(1).anyMatch(String::isEmpty)) {
+      request.discardEntityBytes(mat);
+      return done(ex.problem(AdminProblem.notFound(ex.path)));
+    }
+    switch (s.size()) {
+      case 1:
+        if (method.equals("POST")) {
+          return withBody(ex, body -> create(ex, body));
+        }
+        return notAllowed(ex, "POST");
+      case 2:
+        String id = s.get(1);
+        switch (method) {
+          case "GET":
+            return discardThen(ex, () -> get(ex, id));
+          case "PUT":
+            return withBody(ex, body -> replace(ex, id, body));
+          case "DELETE":
+            return discardThen(ex, () -> delete(ex, id));
+          default:
+            return notAllowed(ex, "GET", "PUT", "DELETE");
+        }
+      case 3:
+        switch (method) {
+          case "GET":
+            return discardThen(ex, () -> keys(ex, s.get(1)));
+          case "POST":
+            return withBody(ex, body -> issueKey(ex, s.get(1), body));
+          default:
+            return notAllowed(ex, "GET", "POST");
+        }
+      default:
+        switch (method) {
+          case "GET":
+            return discardThen(ex, () -> key(ex, s.get(1), s.get(3)));
+          case "DELETE":
+            return discardThen(ex, () -> revokeKey(ex, s.get(1), s.get(3)));
+          default:
+            return notAllowed(ex, "GET", "DELETE");
+        }
+    }
+  }
+
+  // POST /consumers
+  private CompletionStage<HttpResponse> create(Exchange ex, JsonNode body) {
+    ConsumerBody.Read read = ConsumerBody.read(body, Optional.empty(), planNames());
+    if (read.consumer().isEmpty()) {
+      return done(ex.problem(AdminProblem.invalid("consumer", read.errors())));
+    }
+    ConsumerBody c = read.consumer().get();
+    if (configConsumer(c.id()).isPresent()) {
+      return done(ex.problem(AdminProblem.consumerExists(c.id(), "in the config file")));
+    }
+    return withDirectory(ex, d -> {
+      DirectoryConsumer created = new DirectoryConsumer(c.id(), c.plan(), c.groups());
+      // One atomic step: of two admins creating the same id at once, one gets 409.
+      if (!d.createConsumer(created)) {
+        return ex.problem(AdminProblem.consumerExists(c.id(), "in the directory"));
+      }
+      log.info("Admin {}: consumer {} created (plan {}, groups {})", ex.requestId, c.id(), c.plan().orElse("none"),
+          c.groups());
+      return ex.json(StatusCodes.CREATED, consumerJson(created.id(), created.plan(), created.groups(), "directory"))
+          .addHeader(RawHeader.create("Location", "/consumers/" + c.id()));
+    });
+  }
+
+  // GET /consumers/{id}
+  private CompletionStage<HttpResponse> get(Exchange ex, String id) {
+    Optional<Consumer> fromFile = configConsumer(id);
+    if (directory.isEmpty() && fromFile.isPresent()) {
+      return done(ex.json(StatusCodes.OK, configJson(fromFile.get())));
+    }
+    return withDirectory(ex, d -> d.consumer(id)
+        .map(c -> ex.json(StatusCodes.OK, consumerJson(c.id(), c.plan(), c.groups(), "directory")))
+        .or(() -> fromFile.map(c -> ex.json(StatusCodes.OK, configJson(c))))
+        .orElseGet(() -> ex.problem(AdminProblem.unknownConsumer(id))));
+  }
+
+  // PUT /consumers/{id}
+  private CompletionStage<HttpResponse> replace(Exchange ex, String id, JsonNode body) {
+    ConsumerBody.Read read = ConsumerBody.read(body, Optional.of(id), planNames());
+    if (read.consumer().isEmpty()) {
+      return done(ex.problem(AdminProblem.invalid("consumer", read.errors())));
+    }
+    ConsumerBody c = read.consumer().get();
+    return withDirectory(ex, d -> {
+      DirectoryConsumer replaced = new DirectoryConsumer(id, c.plan(), c.groups());
+      if (!d.replaceConsumer(replaced)) {
+        return ex.problem(absent(id));
+      }
+      log.info("Admin {}: consumer {} replaced (plan {}, groups {})", ex.requestId, id, c.plan().orElse("none"),
+          c.groups());
+      return ex.json(StatusCodes.OK, consumerJson(id, replaced.plan(), replaced.groups(), "directory"));
+    });
+  }
+
+  // DELETE /consumers/{id}
+  private CompletionStage<HttpResponse> delete(Exchange ex, String id) {
+    return withDirectory(ex, d -> {
+      if (d.consumer(id).isEmpty()) {
+        return ex.problem(absent(id));
+      }
+      int keys = d.keys(id).size();
+      if (!d.deleteConsumer(id)) {
+        return ex.problem(AdminProblem.unknownConsumer(id));
+      }
+      log.info("Admin {}: consumer {} deleted, and its {} API key(s) revoked", ex.requestId, id, keys);
+      return ex.noContent();
+    });
+  }
+
+  // POST /consumers/{id}/keys
+  private CompletionStage<HttpResponse> issueKey(Exchange ex, String id, JsonNode body) {
+    List<String> errors = new ArrayList<>();
+    if (!body.isMissingNode() && !body.isObject()) {
+      errors.add("(body): " + ConsumerBody.shown(body) + " (expected: no body, or {})");
+    }
+    for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
+      errors.add(names.next() + ": unknown field (expected: none; a key is issued with no settings)");
+    }
+    if (!errors.isEmpty()) {
+      return done(ex.problem(AdminProblem.invalid("key request", errors)));
+    }
+    return withDirectory(ex, d -> {
+      if (d.consumer(id).isEmpty()) {
+        return ex.problem(absent(id));
+      }
+      CredentialDirectory.IssuedKey issued;
+      try {
+        issued = d.issueKey(id);
+      } catch (NoSuchElementException deletedMeanwhile) {
+        return ex.problem(AdminProblem.unknownConsumer(id));
+      }
+      log.info("Admin {}: API key {} issued to consumer {}", ex.requestId, issued.keyId(), id);
+      ObjectNode json = JSON.createObjectNode()
+          .put("key_id", issued.keyId())
+          .put("key", issued.key())
+          .put("created_at", Instant.ofEpochMilli(issued.createdAtMillis()).toString());
+      return ex.json(StatusCodes.CREATED, json)
+          .addHeader(RawHeader.create("Location", "/consumers/" + id + "/keys/" + issued.keyId()))
+          // The key is shown this once: no cache may keep a copy.
+          .addHeader(RawHeader.create("Cache-Control", "no-store"));
+    });
+  }
+
+  // GET /consumers/{id}/keys
+  private CompletionStage<HttpResponse> keys(Exchange ex, String id) {
+    return withDirectory(ex, d -> {
+      if (d.consumer(id).isEmpty()) {
+        return ex.problem(absent(id));
+      }
+      ArrayNode list = JSON.createArrayNode();
+      d.keys(id).forEach(k -> list.add(keyJson(k)));
+      return ex.json(StatusCodes.OK, list);
+    });
+  }
+
+  // GET /consumers/{id}/keys/{keyId}
+  private CompletionStage<HttpResponse> key(Exchange ex, String id, String keyId) {
+    return withDirectory(ex, d -> {
+      if (d.consumer(id).isEmpty()) {
+        return ex.problem(absent(id));
+      }
+      return d.keys(id).stream().filter(k -> k.keyId().equals(keyId)).findFirst()
+          .map(k -> ex.json(StatusCodes.OK, keyJson(k)))
+          .orElseGet(() -> ex.problem(AdminProblem.unknownKey(id, keyId)));
+    });
+  }
+
+  // DELETE /consumers/{id}/keys/{keyId}
+  private CompletionStage<HttpResponse> revokeKey(Exchange ex, String id, String keyId) {
+    return withDirectory(ex, d -> {
+      if (d.consumer(id).isEmpty()) {
+        return ex.problem(absent(id));
+      }
+      if (!d.revokeKey(id, keyId)) {
+        return ex.problem(AdminProblem.unknownKey(id, keyId));
+      }
+      log.info("Admin {}: API key {} of consumer {} revoked", ex.requestId, keyId, id);
+      return ex.noContent();
+    });
+  }
+
+  /** Why an id the directory does not hold cannot be changed: the file declares it, or nothing does. */
+  private AdminProblem absent(String id) {
+    return configConsumer(id).isPresent() ? AdminProblem.configConsumer(id) : AdminProblem.unknownConsumer(id);
+  }
+
+  private Optional<Consumer> configConsumer(String id) {
+    return config.get().consumers().stream().filter(c -> c.id().equals(id)).findFirst();
+  }
+
+  private List<String> planNames() {
+    return config.get().plans().stream().map(Plan::name).toList();
+  }
+
+  private static ObjectNode consumerJson(String id, Optional<String> plan, List<String> groups, String source) {
+    ObjectNode json = JSON.createObjectNode().put("id", id);
+    if (plan.isPresent()) {
+      json.put("plan", plan.get());
+    } else {
+      json.putNull("plan");
+    }
+    ArrayNode g = json.putArray("groups");
+    groups.forEach(g::add);
+    return json.put("source", source);
+  }
+
+  private static ObjectNode configJson(Consumer c) {
+    return consumerJson(c.id(), c.plan(), c.groups(), "config");
+  }
+
+  private static ObjectNode keyJson(CredentialDirectory.KeyInfo k) {
+    return JSON.createObjectNode().put("key_id", k.keyId())
+        .put("created_at", Instant.ofEpochMilli(k.createdAtMillis()).toString());
+  }
+
+  /**
+   * Runs {@code work} against the directory on the blocking executor. Without a directory, or when
+   * it cannot answer, the caller gets 503 with {@code Retry-After}.
+   */
+  private CompletionStage<HttpResponse> withDirectory(Exchange ex, Function<CredentialDirectory, HttpResponse> work) {
+    if (directory.isEmpty()) {
+      return done(ex.unavailable("This node's consumer directory did not start (its database could not be reached"
+          + " at start-up), so only the config file's consumers are known here; restart the node once the database"
+          + " is back, or use another node."));
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return work.apply(directory.get());
+      } catch (DirectoryUnavailableException | HazelcastException | HazelcastInstanceNotActiveException e) {
+        log.warn("Admin {} {} ({}): the directory cannot answer: {}", ex.request.method().name(), ex.path, ex.requestId,
+            e.toString());
+        return ex.unavailable(e instanceof DirectoryUnavailableException
+            ? "The consumer directory cannot answer right now: " + sentence(e.getMessage())
+            : "The consumer directory cannot answer right now (" + e.getClass().getSimpleName() + ").");
+      }
+    }, blocking);
+  }
+
+  private CompletionStage<HttpResponse> notAllowed(Exchange ex, String... allowed) {
+    ex.request.discardEntityBytes(mat);
+    return done(ex.problem(AdminProblem.methodNotAllowed(ex.request.method().name(), ex.path, Arrays.asList(allowed)))
+        .addHeader(RawHeader.create("Allow", String.join(", ", allowed))));
+  }
+
+  private CompletionStage<HttpResponse> discardThen(Exchange ex, Supplier<CompletionStage<HttpResponse>> next) {
+    ex.request.discardEntityBytes(mat);
+    return next.get();
+  }
+
+  /**
+   * Reads the body whole, up to {@link #MAX_BODY_BYTES}, as JSON ({@link MissingNode} when empty),
+   * and hands it on; a body too large, not JSON, or of another media type is answered here.
+   */
+  private CompletionStage<HttpResponse> withBody(Exchange ex, Function<JsonNode, CompletionStage<HttpResponse>> next) {
+    HttpEntity entity = ex.request.entity();
+    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > MAX_BODY_BYTES) {
+      ex.request.discardEntityBytes(mat);
+      return done(ex.problem(AdminProblem.bodyTooLarge(MAX_BODY_BYTES)));
+    }
+    return entity.toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY_BYTES, mat)
+        .handle((strict, failure) -> {
+          if (failure != null) {
+            Throwable cause = unwrap(failure);
+            return done(cause instanceof EntityStreamSizeException
+                ? ex.problem(AdminProblem.bodyTooLarge(MAX_BODY_BYTES))
+                : ex.problem(AdminProblem.badJson("the body did not arrive whole (" + cause.getClass().getSimpleName() + ").")));
+          }
+          if (strict.getData().isEmpty()) {
+            return next.apply(MissingNode.getInstance());
+          }
+          MediaType media = strict.getContentType().mediaType();
+          boolean json = media.mainType().equals("application")
+              && (media.subType().equals("json") || media.subType().endsWith("+json"));
+          if (!json) {
+            return done(ex.problem(AdminProblem.unsupportedMediaType(media.toString())));
+          }
+          JsonNode body;
+          try {
+            body = JSON.readTree(strict.getData().toArray());
+          } catch (JsonProcessingException e) {
+            return done(ex.problem(AdminProblem.badJson(e.getOriginalMessage() + " at line "
+                + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ".")));
+          } catch (java.io.IOException e) {
+            return done(ex.problem(AdminProblem.badJson(e.getMessage())));
+          }
+          return next.apply(body);
+        })
+        .thenCompose(Function.identity());
+  }
+
+  /** The path's segments after the leading slash; "/" has none. */
+  static List<String> segments(String path) {
+    String p = path.startsWith("/") ? path.substring(1) : path;
+    return p.isEmpty() ? List.of() : List.of(p.split("/", -1));
+  }
+
+  private static String sentence(String s) {
+    return s.endsWith(".") ? s : s + ".";
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    Throwable t = e;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse response) {
+    return CompletableFuture.completedFuture(response);
+  }
+
+  /** 128 random bits as 32 hex digits. Not a secret, so ThreadLocalRandom's speed is fine. */
+  private static String newRequestId() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    char[] out = new char[32];
+    long hi = random.nextLong();
+    long lo = random.nextLong();
+    for (int i = 0; i < 16; i++) {
+      out[15 - i] = HEX[(int) (hi >>> (i * 4)) & 0xf];
+      out[31 - i] = HEX[(int) (lo >>> (i * 4)) & 0xf];
+    }
+    return new String(out);
+  }
+}

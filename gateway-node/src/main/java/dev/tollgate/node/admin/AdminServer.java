@@ -1,0 +1,70 @@
+package dev.tollgate.node.admin;
+
+import dev.tollgate.cluster.directory.CredentialDirectory;
+import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.config.NodeSettings;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API listener of a node ({@code tollgate.admin.*}): consumers and API keys of the
+ * cluster's directory over HTTP. Requests carry {@code Authorization: Bearer <token>} when a token
+ * is set; {@link NodeSettings.Admin} allows no token only on loopback. A plain Pekko HTTP binding
+ * is enough here: unlike the proxy, the admin API needs no connection-level stages.
+ */
+public final class AdminServer {
+
+  private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+  /** How long requests in flight get to finish when the node stops. */
+  private static final Duration STOP_DEADLINE = Duration.ofSeconds(3);
+
+  private final ServerBinding binding;
+
+  private AdminServer(ServerBinding binding) {
+    this.binding = binding;
+  }
+
+  /**
+   * Binds the admin API.
+   *
+   * @param config the node's current declarative config, asked on every request (it changes)
+   * @param directory the node's directory; empty if it did not start (changes then get 503)
+   * @param requestIdHeader the header that carries each answer's request id
+   */
+  public static CompletionStage<AdminServer> start(ActorSystem<?> system, NodeSettings.Admin settings,
+      String requestIdHeader, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory) {
+    Objects.requireNonNull(settings, "settings");
+    Optional<AdminToken> token = settings.requiresToken() ? Optional.of(new AdminToken(settings.token())) : Optional.empty();
+    AdminApi api = new AdminApi(token, config, directory,
+        system.dispatchers().lookup(DispatcherSelector.blocking()), Materializer.matFromSystem(system), requestIdHeader);
+    return Http.get(system).newServerAt(settings.host(), settings.port())
+        .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) api::handle)
+        .thenApply(b -> {
+          log.info("Admin API listening on {} ({})", b.localAddress(),
+              token.isPresent() ? "bearer token required" : "no token: loopback only");
+          return new AdminServer(b);
+        });
+  }
+
+  public InetSocketAddress address() {
+    return binding.localAddress();
+  }
+
+  /** Stops accepting, lets requests in flight finish for a few seconds, then closes every connection. */
+  public CompletionStage<Void> stop() {
+    return binding.terminate(STOP_DEADLINE).thenApply(terminated -> null);
+  }
+}
