@@ -54,6 +54,15 @@ final class CompiledIssuer {
   }
 
   /**
+   * The keys this issuer verifies with now: the same object for as long as they do not change, a new
+   * one after every JWKS fetch; null before the first. Like a verification, this starts a background
+   * refresh when the cached JWKS is past its freshness.
+   */
+  Object keysNow() {
+    return fixedKeys.isPresent() ? fixedKeys.get() : jwks.get().cached().orElse(null);
+  }
+
+  /**
    * Verifies a token already read and attributed to this issuer. Completes at once unless the issuer's
    * JWKS must be fetched because the token's key is not cached.
    */

@@ -206,6 +206,51 @@ class JwtVerifierTest {
     assertRefused(token, "token expired 60 s ago");
   }
 
+  // --- the memory of verified tokens ---
+
+  @Test
+  void aVerifiedTokenIsRememberedAndAFailedOneIsNot() {
+    String token = Tokens.signed(rsa, JWSAlgorithm.RS256, "rsa-1", claims(RSA_ISS));
+    JwtOutcome first = verifiedNow(token);
+    assertThat(first).isInstanceOf(JwtOutcome.Verified.class);
+    assertThat(verifiedNow(token)).isEqualTo(first);
+    assertThat(verifier.acceptedTokens()).isEqualTo(1);
+
+    assertRefused(Tokens.signed(otherRsa, JWSAlgorithm.RS256, "rsa-1", claims(RSA_ISS)), "signature is invalid");
+    // A copy of the remembered token with another signature is another string: checked in full.
+    String tampered = token.substring(0, token.length() - 8) + (token.endsWith("AAAAAAAA") ? "BBBBBBBB" : "AAAAAAAA");
+    assertRefused(tampered, "signature is invalid");
+    assertThat(verifier.acceptedTokens()).isEqualTo(1);
+  }
+
+  @Test
+  void aRememberedTokenPastItsExpiryIsCheckedAgainInFull() {
+    String token = Tokens.signed(rsa, JWSAlgorithm.RS256, "rsa-1", claims(RSA_ISS, "exp", at(10)));
+    assertThat(verifiedNow(token)).isInstanceOf(JwtOutcome.Verified.class);
+
+    clock.step(Duration.ofSeconds(30)); // past exp, within the 60 s skew: still good, by a full check
+    assertThat(verifiedNow(token)).isInstanceOf(JwtOutcome.Verified.class);
+
+    clock.step(Duration.ofSeconds(40));
+    assertRefused(token, "token expired 60 s ago");
+  }
+
+  @Test
+  void theMemoryOfVerifiedTokensIsBoundedAndCanBeTurnedOff() {
+    JwtIssuer issuer = JwtIssuer.of(RSA_ISS, new KeySource.StaticKeys(List.of(rsa)), Set.of(SignatureAlgorithm.RS256));
+    JwtVerifier two = JwtVerifier.create(List.of(issuer), clock,
+        new JwtVerifier.Limits(8192, Duration.ofSeconds(2), Duration.ofSeconds(5), 1024 * 1024, 2, Duration.ofMinutes(1)));
+    JwtVerifier none = JwtVerifier.create(List.of(issuer), clock,
+        new JwtVerifier.Limits(8192, Duration.ofSeconds(2), Duration.ofSeconds(5), 1024 * 1024, 0, Duration.ofMinutes(1)));
+    for (int i = 0; i < 5; i++) {
+      String token = Tokens.signed(rsa, JWSAlgorithm.RS256, "rsa-1", claims(RSA_ISS, "jti", "token-" + i));
+      assertThat(two.verify(token).toCompletableFuture().join()).isInstanceOf(JwtOutcome.Verified.class);
+      assertThat(none.verify(token).toCompletableFuture().join()).isInstanceOf(JwtOutcome.Verified.class);
+    }
+    assertThat(two.acceptedTokens()).isLessThanOrEqualTo(2);
+    assertThat(none.acceptedTokens()).isZero();
+  }
+
   @Test
   void tokenNotValidYetIsRefused() {
     assertRefused(Tokens.signed(rsa, JWSAlgorithm.RS256, "rsa-1", claims(RSA_ISS, "nbf", at(600))),
