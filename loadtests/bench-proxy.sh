@@ -4,6 +4,10 @@
 #   (b) nginx      wrk -> nginx reverse proxy (keep-alive pool) -> upstream
 #   (c) tollgate   wrk -> Tollgate -> upstream
 #   (e) tg-quota   wrk -> Tollgate, a route with a rate limit and a daily quota per consumer -> upstream
+#   (f) tg-anon    wrk -> Tollgate, a route that looks for no credential -> upstream
+#   (g) tg-key     wrk -> Tollgate, a route that takes only an API key of the directory -> upstream
+#   (h) tg-jwt     wrk -> Tollgate, a route that takes only an RS256 bearer token -> upstream
+#   (i) tg-bearer  wrk -> Tollgate, the route of (f), sent tg-jwt's token (unchecked there): tg-jwt's baseline
 #   (d) pekko      wrk -> a bare Pekko HTTP server answering 1 KiB itself (the framework's ceiling)
 # on this machine, everything on 127.0.0.1. See loadtests/README.md.
 #
@@ -13,6 +17,7 @@
 #   THREADS [2]    wrk threads                       CONNECTIONS [64]  wrk connections
 #   WARMUP [10]    seconds of uncounted wrk against Tollgate before measuring (0 = none)
 #   UPSTREAM_PORT [18080]  NGINX_PORT [18081]  TOLLGATE_PORT [18082]  PEKKO_PORT [18083]
+#   ADMIN_PORT [18084]  (Tollgate's admin API, which issues the directory key for tg-key)
 #   TOLLGATE_JAR [<repo>/gateway-node/target/tollgate.jar]  (built with mvn when missing)
 #   TOLLGATE_JAVA_OPTS [-XX:+UseParallelGC -Xms256m -Xmx512m]  (also used for the bare Pekko server)
 #   SKIP_TOLLGATE [0]  1 = measure (a) and (b) only (no JVM at all)
@@ -32,6 +37,7 @@ UPSTREAM_PORT="${UPSTREAM_PORT:-18080}"
 NGINX_PORT="${NGINX_PORT:-18081}"
 TOLLGATE_PORT="${TOLLGATE_PORT:-18082}"
 PEKKO_PORT="${PEKKO_PORT:-18083}"
+ADMIN_PORT="${ADMIN_PORT:-18084}"
 TOLLGATE_JAR="${TOLLGATE_JAR:-$REPO_ROOT/gateway-node/target/tollgate.jar}"
 TOLLGATE_JAVA_OPTS="${TOLLGATE_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx512m}"
 SKIP_TOLLGATE="${SKIP_TOLLGATE:-0}"
@@ -39,7 +45,7 @@ PROFILE_DIR="${PROFILE_DIR:-/tmp}"
 KEEP_TMP="${KEEP_TMP:-0}"
 WITH_PROFILE=0
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,7 +56,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP UPSTREAM_PORT NGINX_PORT TOLLGATE_PORT PEKKO_PORT; do
+for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP UPSTREAM_PORT NGINX_PORT TOLLGATE_PORT PEKKO_PORT ADMIN_PORT; do
   case "${!v}" in ''|*[!0-9]*) echo "$v must be a non-negative integer, got '${!v}'" >&2; exit 2 ;; esac
 done
 if [ "$DURATION" -lt 1 ] || [ "$ROUNDS" -lt 1 ]; then echo "DURATION and ROUNDS must be >= 1" >&2; exit 2; fi
@@ -105,6 +111,7 @@ need_install=()
 command -v wrk   >/dev/null 2>&1 || need_install+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_install+=(nginx)
 command -v curl  >/dev/null 2>&1 || need_install+=(curl)
+command -v openssl >/dev/null 2>&1 || need_install+=(openssl)
 if [ "${#need_install[@]}" -gt 0 ]; then
   log "installing from Debian packages: ${need_install[*]}"
   SUDO=""
@@ -132,9 +139,11 @@ fi
 # ---------------------------------------------------------------- helpers
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$TOLLGATE_PORT" "$PEKKO_PORT"; do
-  if { [ "$p" = "$TOLLGATE_PORT" ] || [ "$p" = "$PEKKO_PORT" ]; } && [ "$SKIP_TOLLGATE" = 1 ]; then continue; fi
-  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use; set UPSTREAM_PORT/NGINX_PORT/TOLLGATE_PORT/PEKKO_PORT"
+for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$TOLLGATE_PORT" "$PEKKO_PORT" "$ADMIN_PORT"; do
+  if { [ "$p" = "$TOLLGATE_PORT" ] || [ "$p" = "$PEKKO_PORT" ] || [ "$p" = "$ADMIN_PORT" ]; } && [ "$SKIP_TOLLGATE" = 1 ]; then
+    continue
+  fi
+  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use; set UPSTREAM_PORT/NGINX_PORT/TOLLGATE_PORT/PEKKO_PORT/ADMIN_PORT"
 done
 
 TMP="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
@@ -156,10 +165,10 @@ wait_http() {
   die "$name not ready"
 }
 
-# check_body NAME URL: the response must be a 200 with exactly 1024 body bytes
+# check_body NAME URL [HEADER]: the response must be a 200 with exactly 1024 body bytes
 check_body() {
   local out
-  out="$(curl -sS -o /dev/null --max-time 5 -H "$API_KEY_HEADER" -w '%{http_code} %{size_download}' "$2")"
+  out="$(curl -sS -o /dev/null --max-time 5 -H "${3:-$API_KEY_HEADER}" -w '%{http_code} %{size_download}' "$2")"
   [ "$out" = "200 1024" ] || die "$1: expected '200 1024' (status, body bytes), got '$out'"
 }
 
@@ -268,16 +277,55 @@ RSS_MAX_KIB=0
 if [ "$SKIP_TOLLGATE" != 1 ]; then
   TG_CONFIG="$TMP/bench-proxy.yaml"
   sed "s#http://127.0.0.1:18080#http://127.0.0.1:$UPSTREAM_PORT#" "$SCRIPT_DIR/bench-proxy.yaml" > "$TG_CONFIG"
+  # tg-jwt: an RSA key pair for this run; the issuer gets the public key, wrk a token signed with the private one.
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/jwt-private.pem" 2>/dev/null
+  openssl pkey -in "$TMP/jwt-private.pem" -pubout -out "$TMP/jwt-public.pem"
+  {
+    echo "jwt:"
+    echo "  issuers:"
+    echo "    - issuer: https://bench.tollgate.test/"
+    echo "      audiences: [bench]"
+    echo "      algorithms: [RS256]"
+    echo "      pem: |"
+    sed 's/^/        /' "$TMP/jwt-public.pem"
+  } >> "$TG_CONFIG"
+  b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+  NOW="$(date +%s)"
+  JWT_SIGNED="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url).$(printf \
+    '{"iss":"https://bench.tollgate.test/","aud":"bench","sub":"bench-jwt","iat":%d,"exp":%d}' "$NOW" \
+    "$((NOW + 86400))" | b64url)"
+  JWT="$JWT_SIGNED.$(printf '%s' "$JWT_SIGNED" | openssl dgst -sha256 -sign "$TMP/jwt-private.pem" -binary | b64url)"
+  JWT_HEADER="Authorization: Bearer $JWT"
   read -r -a JOPTS <<< "$TOLLGATE_JAVA_OPTS"
   TG_LOG="$TMP/tollgate.log"
-  log "starting Tollgate on 127.0.0.1:$TOLLGATE_PORT (config $TG_CONFIG)"
+  log "starting Tollgate on 127.0.0.1:$TOLLGATE_PORT, admin API on 127.0.0.1:$ADMIN_PORT (config $TG_CONFIG)"
   java "${JOPTS[@]}" -Dtollgate.proxy.host=127.0.0.1 -Dtollgate.proxy.port="$TOLLGATE_PORT" \
+    -Dtollgate.admin.port="$ADMIN_PORT" -Dtollgate.directory.port=0 -Dtollgate.storage.data-dir="$TMP/tollgate-data" \
     -jar "$TOLLGATE_JAR" run --config "$TG_CONFIG" > "$TG_LOG" 2>&1 &
   TOLLGATE_PID=$!
   PIDS+=("$TOLLGATE_PID")
   wait_http tollgate "$TOLLGATE_PID" "http://127.0.0.1:$TOLLGATE_PORT/" 90 "$TG_LOG"
+  # tg-key: a consumer of the directory and a key issued to it, as an operator would make them.
+  ADMIN="http://127.0.0.1:$ADMIN_PORT"
+  curl -fsS --max-time 10 -o /dev/null -H 'Content-Type: application/json' -d '{"id": "bench-directory"}' \
+    "$ADMIN/consumers" || die "the admin API did not create the consumer bench-directory"
+  DIR_KEY="$(curl -fsS --max-time 10 -X POST "$ADMIN/consumers/bench-directory/keys" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')"
+  [ -n "$DIR_KEY" ] || die "the admin API did not issue a key"
+  DIR_KEY_HEADER="X-Api-Key: $DIR_KEY"
   check_body tollgate "http://127.0.0.1:$TOLLGATE_PORT/"
   check_body tg-quota "http://127.0.0.1:$TOLLGATE_PORT/quota/"
+  check_body tg-anon "http://127.0.0.1:$TOLLGATE_PORT/anon/"
+  check_body tg-key "http://127.0.0.1:$TOLLGATE_PORT/key/" "$DIR_KEY_HEADER"
+  check_body tg-jwt "http://127.0.0.1:$TOLLGATE_PORT/jwt/" "$JWT_HEADER"
+  check_body tg-bearer "http://127.0.0.1:$TOLLGATE_PORT/anon/" "$JWT_HEADER"
+  # And the auth routes refuse what they must, so that they measure real checks.
+  # The same signature over a payload with another subject: a tampered token.
+  BAD_JWT="${JWT%%.*}.$(printf '{"iss":"https://bench.tollgate.test/","aud":"bench","sub":"bench-jwx","iat":%d,"exp":%d}' \
+    "$NOW" "$((NOW + 86400))" | b64url).${JWT##*.}"
+  for refused in "key/ X-Api-Key: tg_not-a-key" "key/ $API_KEY_HEADER-x" "jwt/ Authorization: Bearer $BAD_JWT"; do
+    code="$(curl -sS -o /dev/null --max-time 5 -H "${refused#* }" -w '%{http_code}' "http://127.0.0.1:$TOLLGATE_PORT/${refused%% *}")"
+    [ "$code" = 401 ] || die "/${refused%% *} with a wrong credential: expected 401, got $code"
+  done
   sleep 2
   RSS_IDLE_KIB="$(rss_kib "$TOLLGATE_PID")"
 
@@ -300,12 +348,12 @@ to_ms() {  # "301.00us" / "1.23ms" / "2.01s" / "1.50m" -> milliseconds
     printf "%.3f", n }'
 }
 
-# run_wrk LABEL URL SECONDS SERVER_PID [rss]: runs wrk, sets W_RPS W_P50 W_P99 W_ERR W_NON2XX W_REQS W_CPU
+# run_wrk LABEL URL SECONDS SERVER_PID [rss [HEADER]]: runs wrk, sets W_RPS W_P50 W_P99 W_ERR W_NON2XX W_REQS W_CPU
 run_wrk() {
-  local label="$1" url="$2" secs="$3" spid="$4" sample_rss="${5:-}"
+  local label="$1" url="$2" secs="$3" spid="$4" sample_rss="${5:-}" header="${6:-$API_KEY_HEADER}"
   local out="$TMP/wrk-$label.txt" t0 t1 r
   t0="$(cpu_ticks "$spid")"
-  timeout -k 5 $((secs + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency -H "$API_KEY_HEADER" "$url" \
+  timeout -k 5 $((secs + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency -H "$header" "$url" \
     > "$out" 2>&1 &
   CURRENT_WRK=$!
   for _ in $(seq 1 $(((secs + 35) * 4))); do     # bounded: ends with wrk at the latest
@@ -340,20 +388,26 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
   if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 TARGETS=(direct nginx)
-[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-quota pekko)
-declare -A URL SPID RPS P50 P99
+[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-quota tg-anon tg-key tg-bearer tg-jwt pekko)
+declare -A URL SPID RPS P50 P99 HDR
 URL[direct]="http://127.0.0.1:$UPSTREAM_PORT/";   SPID[direct]="$NGINX_UP_WORKER"
 URL[nginx]="http://127.0.0.1:$NGINX_PORT/";       SPID[nginx]="$NGINX_PROXY_WORKER"
 URL[tollgate]="http://127.0.0.1:$TOLLGATE_PORT/"; SPID[tollgate]="${TOLLGATE_PID:-0}"
 URL[pekko]="http://127.0.0.1:$PEKKO_PORT/";       SPID[pekko]="${PEKKO_PID:-0}"
 URL[tg-quota]="http://127.0.0.1:$TOLLGATE_PORT/quota/"; SPID[tg-quota]="${TOLLGATE_PID:-0}"
+for t in tg-anon tg-key tg-jwt; do URL[$t]="http://127.0.0.1:$TOLLGATE_PORT/${t#tg-}/"; SPID[$t]="${TOLLGATE_PID:-0}"; done
+for t in "${TARGETS[@]}"; do HDR[$t]="$API_KEY_HEADER"; done
+HDR[tg-key]="${DIR_KEY_HEADER:-}"; HDR[tg-jwt]="${JWT_HEADER:-}"
+URL[tg-bearer]="${URL[tg-anon]}"; SPID[tg-bearer]="${TOLLGATE_PID:-0}"; HDR[tg-bearer]="${JWT_HEADER:-}"
 
 if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
   log "warm-up: ${WARMUP}s against Tollgate (not counted)"
   run_wrk warmup "${URL[tollgate]}" "$WARMUP" "$TOLLGATE_PID"
   log "warm-up: $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
-  run_wrk warmup-quota "${URL[tg-quota]}" "$WARMUP" "$TOLLGATE_PID"
-  log "warm-up (quota route): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
+  for t in tg-quota tg-anon tg-key tg-jwt; do
+    run_wrk "warmup-$t" "${URL[$t]}" "$WARMUP" "$TOLLGATE_PID" "" "${HDR[$t]}"
+    log "warm-up ($t): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
+  done
   run_wrk warmup-pekko "${URL[pekko]}" "$WARMUP" "$PEKKO_PID"
   sleep 1
 fi
@@ -364,8 +418,8 @@ TOTAL_ERRORS=0
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS: $t (${DURATION}s)"
-    if [ "$t" = tollgate ] || [ "$t" = tg-quota ]; then
-      run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss
+    if [ "${t#tg-}" != "$t" ] || [ "$t" = tollgate ]; then
+      run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss "${HDR[$t]}"
     else
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}"
     fi
@@ -380,17 +434,17 @@ done
 echo "== results (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, 1 KiB responses, 127.0.0.1)"
 echo "cpu us/req = CPU time of the server process under test (upstream nginx worker for direct,"
 echo "proxy nginx worker for nginx, the whole JVM for tollgate and pekko; the upstream is not counted) per request"
-printf '%-9s %5s %12s %9s %9s %8s %8s %11s\n' target round 'req/s' 'p50 ms' 'p99 ms' 'sock err' 'non-2xx' 'cpu us/req'
+printf '%-10s %5s %12s %9s %9s %8s %8s %11s\n' target round 'req/s' 'p50 ms' 'p99 ms' 'sock err' 'non-2xx' 'cpu us/req'
 while IFS=$'\t' read -r t r rps p50 p99 err n2 cpu; do
-  printf '%-9s %5s %12.0f %9.3f %9.3f %8s %8s %11s\n' "$t" "$r" "$rps" "$p50" "$p99" "$err" "$n2" "$cpu"
+  printf '%-10s %5s %12.0f %9.3f %9.3f %8s %8s %11s\n' "$t" "$r" "$rps" "$p50" "$p99" "$err" "$n2" "$cpu"
 done < "$ROWS"
 echo
 echo "median of $ROUNDS round(s):"
-printf '%-9s %12s %9s %9s\n' target 'req/s' 'p50 ms' 'p99 ms'
+printf '%-10s %12s %9s %9s\n' target 'req/s' 'p50 ms' 'p99 ms'
 declare -A MED
 for t in "${TARGETS[@]}"; do
   MED[$t]="$(echo "${RPS[$t]}" | median)"
-  printf '%-9s %12.0f %9s %9s\n' "$t" "${MED[$t]}" "$(echo "${P50[$t]}" | median)" "$(echo "${P99[$t]}" | median)"
+  printf '%-10s %12.0f %9s %9s\n' "$t" "${MED[$t]}" "$(echo "${P50[$t]}" | median)" "$(echo "${P99[$t]}" | median)"
 done
 echo
 echo "nginx/direct throughput ratio (median of rounds): $(awk -v a="${MED[nginx]}" -v b="${MED[direct]}" 'BEGIN {printf "%.2f", a / b}')"
@@ -399,6 +453,9 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   echo "bare pekko server/nginx proxy ratio (the framework's ceiling): $(awk -v a="${MED[pekko]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
   echo "tollgate/bare pekko server ratio: $(awk -v a="${MED[tollgate]}" -v b="${MED[pekko]}" 'BEGIN {printf "%.2f", a / b}')"
   echo "tg-quota/tollgate throughput ratio, quota filter on/off (median of rounds): $(awk -v a="${MED[tg-quota]}" -v b="${MED[tollgate]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "tg-key/tg-anon throughput ratio, directory API key on/off (median of rounds): $(awk -v a="${MED[tg-key]}" -v b="${MED[tg-anon]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "tg-jwt/tg-bearer throughput ratio, RS256 JWT on/off, same requests (median of rounds): $(awk -v a="${MED[tg-jwt]}" -v b="${MED[tg-bearer]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "tg-jwt/tg-anon throughput ratio, RS256 JWT on/off, the token's bytes included (median of rounds): $(awk -v a="${MED[tg-jwt]}" -v b="${MED[tg-anon]}" 'BEGIN {printf "%.2f", a / b}')"
   note=""
   case " $TOLLGATE_JAVA_OPTS " in *" -XX:+AlwaysPreTouch "*) note=" (AlwaysPreTouch: the whole heap is resident from start)" ;; esac
   printf 'tollgate RSS: idle %.1f MiB, max under load %.1f MiB%s\n' \

@@ -122,24 +122,31 @@ public final class QuotaAccuracy {
       Path logback = NodeJvm.writeLogback(work, "dev.tollgate.quota.windows", "dev.tollgate.quota.decisions");
       int[] proxyPorts = new int[options.nodes()];
       int[] clusterPorts = new int[options.nodes()];
+      int[] directoryPorts = new int[options.nodes()];
       for (int i = 0; i < options.nodes(); i++) {
         proxyPorts[i] = LoadUpstream.freePort();
         clusterPorts[i] = LoadUpstream.freePort();
+        directoryPorts[i] = LoadUpstream.freePort();
       }
       String seeds = "[\"127.0.0.1:" + clusterPorts[0] + "\"]";
+      String directoryMembers = java.util.Arrays.stream(directoryPorts).mapToObj(p -> "\"127.0.0.1:" + p + "\"")
+          .collect(java.util.stream.Collectors.joining(",", "[", "]"));
       List<Path> logs = new ArrayList<>();
       for (int i = 0; i < options.nodes(); i++) {
         Path log = work.resolve("node-" + (char) ('a' + i) + ".log");
         logs.add(log);
-        processes.add(NodeJvm.start(options.jar(), options.javaOptions(), config, logback, log, Map.of(
-            "TOLLGATE_PROXY_PORT", String.valueOf(proxyPorts[i]),
-            "TOLLGATE_CLUSTER_HOST", "127.0.0.1",
-            "TOLLGATE_CLUSTER_PORT", String.valueOf(clusterPorts[i]),
-            "TOLLGATE_CLUSTER_SEEDS", seeds,
-            "TOLLGATE_STORAGE_POSTGRES_URL", postgres.getJdbcUrl("postgres", "postgres"),
-            "TOLLGATE_STORAGE_POSTGRES_USER", "postgres",
-            "TOLLGATE_STORAGE_POSTGRES_PASSWORD", "postgres",
-            "TOLLGATE_STORAGE_DATA_DIR", work.resolve("data-" + i).toString())));
+        processes.add(NodeJvm.start(options.jar(), options.javaOptions(), config, logback, log, Map.ofEntries(
+            Map.entry("TOLLGATE_PROXY_PORT", String.valueOf(proxyPorts[i])),
+            Map.entry("TOLLGATE_ADMIN_PORT", "0"),
+            Map.entry("TOLLGATE_DIRECTORY_PORT", String.valueOf(directoryPorts[i])),
+            Map.entry("TOLLGATE_DIRECTORY_MEMBERS", directoryMembers),
+            Map.entry("TOLLGATE_CLUSTER_HOST", "127.0.0.1"),
+            Map.entry("TOLLGATE_CLUSTER_PORT", String.valueOf(clusterPorts[i])),
+            Map.entry("TOLLGATE_CLUSTER_SEEDS", seeds),
+            Map.entry("TOLLGATE_STORAGE_POSTGRES_URL", postgres.getJdbcUrl("postgres", "postgres")),
+            Map.entry("TOLLGATE_STORAGE_POSTGRES_USER", "postgres"),
+            Map.entry("TOLLGATE_STORAGE_POSTGRES_PASSWORD", "postgres"),
+            Map.entry("TOLLGATE_STORAGE_DATA_DIR", work.resolve("data-" + i).toString()))));
       }
       for (int i = 0; i < options.nodes(); i++) {
         NodeJvm.awaitListening(logs.get(i), processes.get(i), Duration.ofSeconds(90));
