@@ -82,6 +82,15 @@ final class DemoSetup {
     out.println("  curl -si -H 'X-Api-Key: demo-key-alice-0001' " + base + "/echo/hi   # consumer alice, plan 'trial':"
         + " RateLimit headers; the 6th call in a minute gets 429");
     out.println("  curl -si -H 'X-Api-Key: wrong-key-0000' " + base + "/echo/hi        # an unknown key: 401");
+    node.adminAddress().ifPresent(admin -> {
+      String api = "http://" + admin.getAddress().getHostAddress() + ":" + admin.getPort();
+      out.println();
+      out.println("Admin API on " + api + " (consumers and API keys of the directory, kept in the node's database):");
+      out.println("  curl -s -H 'Content-Type: application/json' -d '{\"id\": \"bob\", \"plan\": \"trial\"}' " + api
+          + "/consumers   # a new consumer");
+      out.println("  curl -s -X POST " + api + "/consumers/bob/keys   # a key for bob, shown once: send it as X-Api-Key to "
+          + base + "/echo/hi");
+    });
     out.println();
     out.println("Stop with Ctrl-C.");
   }

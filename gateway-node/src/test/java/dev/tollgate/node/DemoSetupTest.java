@@ -69,6 +69,24 @@ class DemoSetupTest {
       assertThat(client.send(HttpRequest.newBuilder(URI.create(wrongKey.group(2))).header("X-Api-Key", wrongKey.group(1))
           .build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
 
+      Matcher create = Pattern.compile("curl -s -H 'Content-Type: application/json' -d '(\\{[^']+})' (http://\\S+/consumers)")
+          .matcher(welcome);
+      assertThat(create.find()).as(welcome).isTrue();
+      assertThat(client.send(HttpRequest.newBuilder(URI.create(create.group(2))).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(create.group(1))).build(), HttpResponse.BodyHandlers.ofString())
+          .statusCode()).isEqualTo(201);
+      Matcher issue = Pattern.compile("curl -s -X POST (http://\\S+/consumers/bob/keys)").matcher(welcome);
+      assertThat(issue.find()).as(welcome).isTrue();
+      HttpResponse<String> issued = client.send(HttpRequest.newBuilder(URI.create(issue.group(1)))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(issued.statusCode()).isEqualTo(201);
+      Matcher key = Pattern.compile("\"key\"\\s*:\\s*\"([^\"]+)\"").matcher(issued.body());
+      assertThat(key.find()).as(issued.body()).isTrue();
+      HttpResponse<String> bob = client.send(HttpRequest.newBuilder(URI.create(alice.group(2)))
+          .header("X-Api-Key", key.group(1)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(bob.statusCode()).isEqualTo(200);
+      assertThat(bob.headers().firstValue("RateLimit-Policy")).hasValue("\"trial-minute\";q=5;w=60");
+
       Matcher notFound = Pattern.compile("curl -si (http://\\S+/nowhere)").matcher(welcome);
       assertThat(notFound.find()).isTrue();
       HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(notFound.group(1))).build(),
