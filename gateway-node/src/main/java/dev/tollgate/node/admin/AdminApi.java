@@ -16,6 +16,8 @@ import dev.tollgate.cluster.directory.DirectoryUnavailableException;
 import dev.tollgate.config.Consumer;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.config.Plan;
+import dev.tollgate.node.proxy.Problem;
+import dev.tollgate.node.proxy.RequestIds;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +31,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -60,7 +61,6 @@ final class AdminApi {
   private static final Duration BODY_TIMEOUT = Duration.ofSeconds(10);
   private static final String REALM_CHALLENGE = "Bearer realm=\"tollgate-admin\"";
   private static final String RETRY_AFTER_SECONDS = "5";
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   private static final Logger log = LoggerFactory.getLogger(AdminApi.class);
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -94,14 +94,14 @@ final class AdminApi {
   private final class Exchange {
     final HttpRequest request;
     final String path;
-    final String requestId = newRequestId();
+    final String requestId = RequestIds.newId();
 
     Exchange(HttpRequest request) {
       this.request = request;
       this.path = request.getUri().path();
     }
 
-    HttpResponse problem(AdminProblem problem) {
+    HttpResponse problem(Problem problem) {
       return problem.toResponse(requestIdHeader, requestId, path);
     }
 
@@ -145,7 +145,7 @@ final class AdminApi {
       AdminToken.Verdict verdict = token.get().check(request.getHeader("Authorization").map(h -> h.value()));
       if (verdict != AdminToken.Verdict.ACCEPTED) {
         request.discardEntityBytes(mat);
-        AdminProblem problem = verdict == AdminToken.Verdict.MISSING ? AdminProblem.tokenMissing() : AdminProblem.tokenWrong();
+        Problem problem = verdict == AdminToken.Verdict.MISSING ? AdminProblem.tokenMissing() : AdminProblem.tokenWrong();
         return done(ex.problem(problem).addHeader(RawHeader.create("WWW-Authenticate", REALM_CHALLENGE)));
       }
     }
@@ -336,7 +336,7 @@ final class AdminApi {
   }
 
   /** Why an id the directory does not hold cannot be changed: the file declares it, or nothing does. */
-  private AdminProblem absent(String id) {
+  private Problem absent(String id) {
     return configConsumer(id).isPresent() ? AdminProblem.configConsumer(id) : AdminProblem.unknownConsumer(id);
   }
 
@@ -464,18 +464,5 @@ final class AdminApi {
 
   private static CompletionStage<HttpResponse> done(HttpResponse response) {
     return CompletableFuture.completedFuture(response);
-  }
-
-  /** 128 random bits as 32 hex digits. Not a secret, so ThreadLocalRandom's speed is fine. */
-  private static String newRequestId() {
-    ThreadLocalRandom random = ThreadLocalRandom.current();
-    char[] out = new char[32];
-    long hi = random.nextLong();
-    long lo = random.nextLong();
-    for (int i = 0; i < 16; i++) {
-      out[15 - i] = HEX[(int) (hi >>> (i * 4)) & 0xf];
-      out[31 - i] = HEX[(int) (lo >>> (i * 4)) & 0xf];
-    }
-    return new String(out);
   }
 }

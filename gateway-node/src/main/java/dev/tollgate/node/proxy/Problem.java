@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Objects;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
@@ -14,9 +16,22 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /**
  * An RFC 9457 problem detail, answered as {@code application/problem+json}. Every problem the
- * gateway itself produces has a stable {@code type} URN and carries the request id.
+ * gateway itself produces has a stable {@code type} URN and carries the request id. One extension:
+ * a request with several mistakes lists each in {@code errors}, as {@code field: value (expected: ...)}.
  */
-public record Problem(StatusCode status, String type, String title, String detail) {
+public record Problem(StatusCode status, String type, String title, String detail, List<String> errors) {
+
+  public Problem {
+    Objects.requireNonNull(status, "status");
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(title, "title");
+    Objects.requireNonNull(detail, "detail");
+    errors = List.copyOf(Objects.requireNonNull(errors, "errors"));
+  }
+
+  public Problem(StatusCode status, String type, String title, String detail) {
+    this(status, type, title, detail, List.of());
+  }
 
   public static final ContentType.NonBinary PROBLEM_JSON =
       MediaTypes.applicationWithFixedCharset("problem+json", org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)
@@ -94,6 +109,13 @@ public record Problem(StatusCode status, String type, String title, String detai
       g.writeStringField("title", title);
       g.writeNumberField("status", status.intValue());
       g.writeStringField("detail", detail);
+      if (!errors.isEmpty()) {
+        g.writeArrayFieldStart("errors");
+        for (String e : errors) {
+          g.writeString(e);
+        }
+        g.writeEndArray();
+      }
       if (instance != null) {
         g.writeStringField("instance", instance);
       }

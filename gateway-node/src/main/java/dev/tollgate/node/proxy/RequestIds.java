@@ -3,7 +3,7 @@ package dev.tollgate.node.proxy;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Request ids: a client's id is kept when valid, otherwise a new random one is made. */
-final class RequestIds {
+public final class RequestIds {
 
   private static final int MAX_LENGTH = 128;
   private static final char[] HEX = "0123456789abcdef".toCharArray();
@@ -28,7 +28,7 @@ final class RequestIds {
   }
 
   /** 128 random bits as 32 hex digits. Not a secret, so ThreadLocalRandom's speed is fine. */
-  static String newId() {
+  public static String newId() {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     char[] out = new char[32];
     long hi = random.nextLong();
