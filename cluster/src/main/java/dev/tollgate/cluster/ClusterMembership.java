@@ -37,7 +37,10 @@ public final class ClusterMembership {
             ConfigValueFactory.fromAnyRef("org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"))
         .withValue("pekko.cluster.split-brain-resolver.active-strategy", ConfigValueFactory.fromAnyRef("keep-majority"))
         .withValue("pekko.cluster.split-brain-resolver.stable-after",
-            ConfigValueFactory.fromAnyRef(cluster.downAfter().toMillis() + "ms"));
+            ConfigValueFactory.fromAnyRef(cluster.downAfter().toMillis() + "ms"))
+        // A config version written to every node is handed to the node's followers within this, not
+        // within the default 500 ms: config must reach every node within a second of an apply.
+        .withValue("pekko.cluster.distributed-data.notify-subscribers-interval", ConfigValueFactory.fromAnyRef("20ms"));
   }
 
   /**
