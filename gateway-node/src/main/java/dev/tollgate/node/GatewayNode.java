@@ -64,6 +64,30 @@ public final class GatewayNode {
    *     also carry {@code pekko.*} settings; {@code ConfigFactory.empty()} for none
    */
   public static CompletionStage<GatewayNode> start(NodeSettings settings, Config overrides, GatewayConfig config) {
+    return start(settings, overrides, config, Optional.empty());
+  }
+
+  /**
+   * A declarative config document for the cluster's config store.
+   *
+   * @param source where it came from, for the log and the history ({@code seed:<source>})
+   */
+  public record ConfigSeed(String document, String source) {}
+
+  /**
+   * Starts a node whose routes come from the cluster's config store: the seed (the {@code --config}
+   * file) becomes version 1 of an empty store; a store that has versions keeps them, and the node
+   * serves the current one (the log says which won). Before the proxy binds, the node has the
+   * current version; afterwards it follows every version applied anywhere in the cluster.
+   */
+  public static CompletionStage<GatewayNode> start(NodeSettings settings, Config overrides, ConfigSeed seed)
+      throws dev.tollgate.config.ConfigException {
+    return start(settings, overrides, dev.tollgate.config.ConfigLoader.parse(seed.document(), seed.source()),
+        Optional.of(seed));
+  }
+
+  private static CompletionStage<GatewayNode> start(NodeSettings settings, Config overrides, GatewayConfig config,
+      Optional<ConfigSeed> seed) {
     Database database = database(settings.storage());
     createSchema(database);
     Optional<CredentialDirectory> directory = startDirectory(settings, database);
@@ -94,6 +118,7 @@ public final class GatewayNode {
       throw e;
     }
     return warmUp(entities)
+        .thenCompose(ready -> seed.map(s -> ClusterConfig.start(system, proxy, s)).orElse(CompletableFuture.completedFuture(null)))
         .thenCompose(ready -> proxy.start())
         .thenCompose(address -> startAdmin(system, settings, proxy, directory)
             .thenApply(admin -> new GatewayNode(system, proxy, quota, address, settings, directory, admin)))

@@ -88,9 +88,11 @@ public final class Main implements Callable<Integer> {
         printErrors(e, System.err);
         return 1;
       }
-      GatewayNode running = GatewayNode.start(settings, node.overrides(), gateway).toCompletableFuture().join();
+      GatewayNode running = GatewayNode.start(settings, node.overrides(),
+          new GatewayNode.ConfigSeed(java.nio.file.Files.readString(config), config.toString())).toCompletableFuture().join();
+      GatewayConfig serving = running.proxy().currentConfig();
       log.info("Tollgate node up: proxy on {}, {} routes, {} upstreams", running.proxyAddress(),
-          gateway.routes().size(), gateway.upstreams().size());
+          serving.routes().size(), serving.upstreams().size());
       stopOnSignal(() -> running.shutdown().toCompletableFuture().join());
       return RUNNING;
     }

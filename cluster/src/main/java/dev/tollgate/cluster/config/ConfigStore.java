@@ -41,8 +41,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * <p>It stores documents that the caller has validated; it decides only versions. Versions count up
  * from 1 and are never reused: a rollback applies an earlier version's document as a new version.
  * Applying the document that is current already changes nothing. {@link Seed} (a node's
- * {@code --config} file at start-up) applies only to an empty store, so it never overwrites config
- * applied since. The published register orders by version, so a singleton that moved to another
+ * {@code --config} file at start-up) applies to an empty store, or over a version that was itself a
+ * seed (the files changed, as in a rolling update of the nodes' files); it never overwrites a
+ * version applied through the admin API. The published register orders by version, so a singleton that moved to another
  * node can never publish an older config over a newer one. The documents of the last
  * {@value #KEEP_DOCUMENTS} versions are kept for rollbacks; the history of all versions is kept.
  */
@@ -84,7 +85,10 @@ public final class ConfigStore extends EventSourcedBehavior<ConfigStore.Command,
   /** Applies a validated document as the next version, unless it is the current one already. */
   public record Apply(String document, String appliedBy, ActorRef<Reply> replyTo) implements Command {}
 
-  /** Applies a validated document as version 1 if the store is empty; otherwise changes nothing. */
+  /**
+   * Applies a node's file: as version 1 of an empty store, or as the next version when the current
+   * one was a seed too; when the current version was applied otherwise, changes nothing.
+   */
   public record Seed(String document, String appliedBy, ActorRef<Reply> replyTo) implements Command {}
 
   /** Applies the document of an earlier version as the next version. */
@@ -168,6 +172,13 @@ public final class ConfigStore extends EventSourcedBehavior<ConfigStore.Command,
     return ClusterSingleton.get(system).init(SingletonActor.of(create(clock), "tollgate-config-store"));
   }
 
+  /** Who applies a seed: {@code seed:<file>}. */
+  public static final String SEED_PREFIX = "seed:";
+
+  static boolean isSeed(ConfigVersion v) {
+    return v.appliedBy().startsWith(SEED_PREFIX) && v.rollbackOf() == 0;
+  }
+
   /** The SHA-256 of a document, in lower-case hex. */
   public static String digest(String document) {
     try {
@@ -191,7 +202,7 @@ public final class ConfigStore extends EventSourcedBehavior<ConfigStore.Command,
   public CommandHandler<Command, Event, State> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(Apply.class, (state, c) -> apply(state, c.document(), c.appliedBy(), 0, c.replyTo()))
-        .onCommand(Seed.class, (state, c) -> state.current().isPresent()
+        .onCommand(Seed.class, (state, c) -> state.current().isPresent() && !isSeed(state.current().get())
             ? Effect().reply(c.replyTo(), new Unchanged(state.current().get()))
             : apply(state, c.document(), c.appliedBy(), 0, c.replyTo()))
         .onCommand(Rollback.class, this::rollback)

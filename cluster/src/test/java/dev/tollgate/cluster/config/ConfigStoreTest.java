@@ -114,23 +114,31 @@ class ConfigStoreTest {
       assertThat(a.version().version()).isEqualTo(1);
       assertThat(a.version().digest()).isEqualTo(ConfigStore.digest(doc(1)));
     });
-    assertThat(ask(system, store, r -> new ConfigStore.Seed(doc(9), "seed:other.yaml", r)))
-        .as("a seed never overwrites applied config").isInstanceOf(Unchanged.class);
+    assertThat(ask(system, store, r -> new ConfigStore.Seed(doc(1), "seed:gateway.yaml", r)))
+        .as("the same file again").isInstanceOf(Unchanged.class);
     assertThat(ask(system, store, r -> new ConfigStore.Apply(doc(1), "ops", r)))
         .as("the current document again").isInstanceOf(Unchanged.class);
-    assertThat(ask(system, store, r -> new ConfigStore.Apply(doc(2), "ops", r))).isInstanceOf(Applied.class);
+    // A changed file replaces a version that came from a file.
+    assertThat(ask(system, store, r -> new ConfigStore.Seed(doc(2), "seed:gateway.yaml", r)))
+        .isInstanceOfSatisfying(Applied.class, a -> assertThat(a.version().version()).isEqualTo(2));
+    assertThat(ask(system, store, r -> new ConfigStore.Apply(doc(3), "ops", r))).isInstanceOf(Applied.class);
+    assertThat(ask(system, store, r -> new ConfigStore.Seed(doc(9), "seed:other.yaml", r)))
+        .as("a file never overwrites config applied through the admin API").isInstanceOf(Unchanged.class);
     Reply rollback = ask(system, store, r -> new ConfigStore.Rollback(1, "ops", r));
     assertThat(rollback).isInstanceOfSatisfying(Applied.class, a -> {
-      assertThat(a.version().version()).isEqualTo(3);
+      assertThat(a.version().version()).isEqualTo(4);
       assertThat(a.version().rollbackOf()).isEqualTo(1);
       assertThat(a.version().document()).isEqualTo(doc(1));
     });
+    assertThat(ask(system, store, r -> new ConfigStore.Seed(doc(9), "seed:gateway.yaml", r)))
+        .as("nor a rollback").isInstanceOf(Unchanged.class);
     assertThat(ask(system, store, r -> new ConfigStore.Rollback(7, "ops", r)))
-        .isEqualTo(new Refused("there is no version 7 (versions are 1 to 3)"));
+        .isEqualTo(new Refused("there is no version 7 (versions are 1 to 4)"));
     assertThat(history(system, store)).extracting(VersionInfo::version, VersionInfo::appliedBy, VersionInfo::rollbackOf)
         .containsExactly(org.assertj.core.groups.Tuple.tuple(1L, "seed:gateway.yaml", 0L),
-            org.assertj.core.groups.Tuple.tuple(2L, "ops", 0L), org.assertj.core.groups.Tuple.tuple(3L, "ops", 1L));
-    await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty() && seen.get(seen.size() - 1).version() == 3);
+            org.assertj.core.groups.Tuple.tuple(2L, "seed:gateway.yaml", 0L),
+            org.assertj.core.groups.Tuple.tuple(3L, "ops", 0L), org.assertj.core.groups.Tuple.tuple(4L, "ops", 1L));
+    await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty() && seen.get(seen.size() - 1).version() == 4);
     assertThat(seen).extracting(ConfigVersion::version).isSorted().doesNotHaveDuplicates();
 
     system.terminate();
@@ -141,9 +149,9 @@ class ConfigStoreTest {
     List<ConfigVersion> seenAgain = new CopyOnWriteArrayList<>();
     ConfigFeed.follow(again, "feed", seenAgain::add);
     ActorRef<ConfigStore.Command> restored = ConfigStore.singleton(again, Clock.systemUTC());
-    assertThat(history(again, restored)).extracting(VersionInfo::version).containsExactly(1L, 2L, 3L);
+    assertThat(history(again, restored)).extracting(VersionInfo::version).containsExactly(1L, 2L, 3L, 4L);
     assertThat(ask(again, restored, r -> new ConfigStore.Seed(doc(5), "seed:gateway.yaml", r)))
-        .isInstanceOfSatisfying(Unchanged.class, u -> assertThat(u.current().version()).isEqualTo(3));
+        .isInstanceOfSatisfying(Unchanged.class, u -> assertThat(u.current().version()).isEqualTo(4));
     await().atMost(Duration.ofSeconds(5)).until(() -> seenAgain.size() == 1);
     assertThat(seenAgain.get(0).document()).isEqualTo(doc(1));
   }
