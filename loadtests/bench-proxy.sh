@@ -119,8 +119,9 @@ if [ "${#need_install[@]}" -gt 0 ]; then
     command -v sudo >/dev/null 2>&1 || die "need root (or sudo) to install ${need_install[*]}"
     SUDO="sudo"
   fi
-  $SUDO apt-get update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_install[@]}"
+  # apt's progress goes to stderr with the script's log: stdout is the report, quoted in docs.
+  $SUDO apt-get update >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_install[@]}" >&2
 fi
 NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 command -v java >/dev/null 2>&1 || [ "$SKIP_TOLLGATE" = 1 ] || die "java not found (JDK 17 needed for Tollgate)"
