@@ -120,7 +120,8 @@ public final class GatewayNode {
     return warmUp(entities)
         .thenCompose(ready -> seed.map(s -> ClusterConfig.start(system, proxy, s)).orElse(CompletableFuture.completedFuture(null)))
         .thenCompose(ready -> proxy.start())
-        .thenCompose(address -> startAdmin(system, settings, proxy, directory)
+        .thenCompose(address -> startAdmin(system, settings, proxy, directory,
+                seed.map(x -> dev.tollgate.cluster.config.ConfigStore.singleton(system, Clock.systemUTC())))
             .thenApply(admin -> new GatewayNode(system, proxy, quota, address, settings, directory, admin)))
         .exceptionallyCompose(e -> {
           quota.close();
@@ -154,9 +155,10 @@ public final class GatewayNode {
    * proxy matters more than changing consumers: the node runs without it and says so at ERROR.
    */
   private static CompletionStage<Optional<AdminServer>> startAdmin(ActorSystem<Void> system, NodeSettings settings,
-      ProxyServer proxy, Optional<CredentialDirectory> directory) {
+      ProxyServer proxy, Optional<CredentialDirectory> directory,
+      Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store) {
     NodeSettings.Admin a = settings.admin();
-    return AdminServer.start(system, a, settings.proxy().requestIdHeader(), proxy::currentConfig, directory)
+    return AdminServer.start(system, a, settings.proxy().requestIdHeader(), proxy::currentConfig, directory, store)
         .handle((server, failure) -> {
           if (failure != null) {
             log.error("The admin API did not bind on {}:{} ({}); this node runs without it", a.host(), a.port(),

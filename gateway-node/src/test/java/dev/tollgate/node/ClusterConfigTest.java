@@ -37,7 +37,18 @@ class ClusterConfigTest {
   static EmbeddedPostgres postgres;
   static ActorSystem<Void> upstreamSystem;
   static DemoUpstream upstream;
+  static int databases;
   final List<GatewayNode> nodes = new ArrayList<>();
+  /** A database of its own for each test: each starts with an empty config store. */
+  String database;
+
+  @org.junit.jupiter.api.BeforeEach
+  void freshDatabase() throws Exception {
+    database = "config_test_" + (++databases);
+    try (var c = postgres.getPostgresDatabase().getConnection(); var st = c.createStatement()) {
+      st.execute("CREATE DATABASE " + database);
+    }
+  }
   final HttpClient client = HttpClient.newHttpClient();
 
   @BeforeAll
@@ -84,7 +95,7 @@ class ClusterConfigTest {
         .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2)))
         .withDirectory(s.directory().withPort(0).withMembers(List.of()))
         .withAdmin(s.admin().withPort(0))
-        .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres"));
+        .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", database), "postgres", "postgres"));
   }
 
   GatewayNode node(int clusterPort, List<String> seeds, String document, String source) throws Exception {
@@ -126,5 +137,53 @@ class ClusterConfigTest {
     GatewayNode restarted = node(again, List.of(), doc("/one"), "a.yaml");
     assertThat(status(restarted, "/two")).isEqualTo(200);
     assertThat(status(restarted, "/one")).isEqualTo(404);
+  }
+
+  HttpResponse<String> admin(GatewayNode node, String method, String path, String contentType, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminAddress().orElseThrow().getPort() + path));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void theAdminApiAppliesValidatesAndRollsBackTheClustersConfig() throws Exception {
+    GatewayNode a = node(freePort(), List.of(), doc("/one"), "a.yaml");
+    HttpResponse<String> current = admin(a, "GET", "/config", null, null);
+    assertThat(current.statusCode()).isEqualTo(200);
+    assertThat(current.body()).contains("\"version\":1", "\"applied_by\":\"seed:a.yaml\"", "/one");
+
+    // Invalid: every error with its path, and nothing changes anywhere.
+    String invalid = doc("/two").replace("upstream: backend", "upstream: nowhere").replace("name: only", "name: only\n    bogus: 1");
+    HttpResponse<String> refused = admin(a, "PUT", "/config", "application/yaml", invalid);
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(refused.body()).contains("invalid-config", "routes[0].upstream", "routes[0].bogus");
+    assertThat(admin(a, "GET", "/config/versions", null, null).body()).doesNotContain("\"version\":2");
+    assertThat(status(a, "/one")).isEqualTo(200);
+
+    HttpResponse<String> dry = admin(a, "PUT", "/config?dry_run=true", "application/yaml", doc("/two"));
+    assertThat(dry.statusCode()).isEqualTo(200);
+    assertThat(dry.body()).contains("\"valid\":true", "\"routes\":1");
+    assertThat(status(a, "/two")).as("a dry run applies nothing").isEqualTo(404);
+
+    HttpResponse<String> applied = admin(a, "PUT", "/config", "application/yaml", doc("/two"));
+    assertThat(applied.statusCode()).isEqualTo(200);
+    assertThat(applied.body()).contains("\"version\":2", "\"changed\":true", "\"applied_by\":\"admin-api\"");
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10)).until(() -> status(a, "/two") == 200);
+    assertThat(admin(a, "PUT", "/config", "application/yaml", doc("/two")).body())
+        .contains("\"version\":2", "\"changed\":false");
+
+    HttpResponse<String> rollback = admin(a, "POST", "/config/rollback/1", null, null);
+    assertThat(rollback.statusCode()).isEqualTo(200);
+    assertThat(rollback.body()).contains("\"version\":3", "\"rollback_of\":1");
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10)).until(() -> status(a, "/one") == 200);
+    assertThat(admin(a, "POST", "/config/rollback/99", null, null).statusCode()).isEqualTo(404);
+    assertThat(admin(a, "GET", "/config/rollback/1", null, null).statusCode()).isEqualTo(405);
+    assertThat(admin(a, "PUT", "/config", "text/html", "<p>").statusCode()).isEqualTo(415);
+    assertThat(admin(a, "GET", "/config/versions", null, null).body())
+        .contains("\"version\":1", "\"version\":2", "\"version\":3");
   }
 }

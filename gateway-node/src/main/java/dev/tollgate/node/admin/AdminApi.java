@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.hazelcast.core.HazelcastException;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
+import dev.tollgate.cluster.config.ConfigStore;
 import dev.tollgate.cluster.directory.CredentialDirectory;
 import dev.tollgate.cluster.directory.DirectoryConsumer;
 import dev.tollgate.cluster.directory.DirectoryUnavailableException;
@@ -67,7 +68,13 @@ final class AdminApi {
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+  /** Declarative config documents are larger than consumer bodies. */
+  static final long MAX_CONFIG_BYTES = 4L << 20;
+  private static final Duration STORE_TIMEOUT = Duration.ofSeconds(10);
+
   private final Optional<AdminToken> token;
+  private final Optional<org.apache.pekko.actor.typed.ActorRef<ConfigStore.Command>> store;
+  private final org.apache.pekko.actor.typed.Scheduler scheduler;
   private final Supplier<GatewayConfig> config;
   private final Optional<CredentialDirectory> directory;
   private final Executor blocking;
@@ -81,8 +88,11 @@ final class AdminApi {
    * @param blocking where directory calls run
    */
   AdminApi(Optional<AdminToken> token, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
+      Optional<org.apache.pekko.actor.typed.ActorRef<ConfigStore.Command>> store, org.apache.pekko.actor.typed.Scheduler scheduler,
       Executor blocking, Materializer mat, String requestIdHeader) {
     this.token = Objects.requireNonNull(token, "token");
+    this.store = Objects.requireNonNull(store, "store");
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
     this.config = Objects.requireNonNull(config, "config");
     this.directory = Objects.requireNonNull(directory, "directory");
     this.blocking = Objects.requireNonNull(blocking, "blocking");
@@ -151,6 +161,9 @@ final class AdminApi {
     }
     String method = request.method().name();
     List<String> s = segments(ex.path);
+    if (!s.isEmpty() && s.get(0).equals("config")) {
+      return config(ex, s, method);
+    }
     if (s.isEmpty() || !s.get(0).equals("consumers") || s.size() > 4 || (s.size() >= 3 && !s.get(2).equals("keys"))
         || s.stream().skip(1).anyMatch(String::isEmpty)) {
       request.discardEntityBytes(mat);
@@ -193,6 +206,134 @@ final class AdminApi {
             return notAllowed(ex, "GET", "DELETE");
         }
     }
+  }
+
+  /** /config, /config/versions, /config/rollback/{version}: the cluster's declarative config. */
+  private CompletionStage<HttpResponse> config(Exchange ex, List<String> s, String method) {
+    if (s.size() == 1) {
+      switch (method) {
+        case "GET":
+          return discardThen(ex, () -> askStore(ex, ConfigStore.GetCurrent::new, current -> current.version()
+              .map(v -> ex.json(StatusCodes.OK, versionJson(v.info()).put("document", v.document())))
+              .orElseGet(() -> ex.problem(AdminProblem.noConfig()))));
+        case "PUT":
+          return withText(ex, text -> putConfig(ex, text,
+              ex.request.getUri().query().get("dry_run").map(v -> v.equals("true")).orElse(false)));
+        default:
+          return notAllowed(ex, "GET", "PUT");
+      }
+    }
+    if (s.size() == 2 && s.get(1).equals("versions")) {
+      if (!method.equals("GET")) {
+        return notAllowed(ex, "GET");
+      }
+      return discardThen(ex, () -> askStore(ex, ConfigStore.GetHistory::new, history -> {
+        ArrayNode list = JSON.createArrayNode();
+        history.versions().forEach(v -> list.add(versionJson(v)));
+        return ex.json(StatusCodes.OK, list);
+      }));
+    }
+    if (s.size() == 3 && s.get(1).equals("rollback") && s.get(2).matches("[1-9][0-9]{0,17}")) {
+      if (!method.equals("POST")) {
+        return notAllowed(ex, "POST");
+      }
+      long version = Long.parseLong(s.get(2));
+      return discardThen(ex, () -> this.<ConfigStore.Reply>askStore(ex, r -> new ConfigStore.Rollback(version, APPLIED_BY, r), reply -> {
+        if (reply instanceof ConfigStore.Refused refused) {
+          return ex.problem(AdminProblem.unknownVersion(refused.reason()));
+        }
+        return storedJson(ex, reply);
+      }));
+    }
+    ex.request.discardEntityBytes(mat);
+    return done(ex.problem(AdminProblem.notFound(ex.path)));
+  }
+
+  /** Who the history says applied a version through this API. */
+  private static final String APPLIED_BY = "admin-api";
+
+  // PUT /config
+  private CompletionStage<HttpResponse> putConfig(Exchange ex, String document, boolean dryRun) {
+    GatewayConfig parsed;
+    try {
+      parsed = dev.tollgate.config.ConfigLoader.parse(document, "PUT /config");
+    } catch (dev.tollgate.config.ConfigException e) {
+      return done(ex.problem(AdminProblem.invalidConfig(e.errors().stream().map(Object::toString).toList())));
+    }
+    if (dryRun) {
+      return done(ex.json(StatusCodes.OK, JSON.createObjectNode().put("valid", true)
+          .put("digest", ConfigStore.digest(document)).put("routes", parsed.routes().size())
+          .put("upstreams", parsed.upstreams().size())));
+    }
+    return this.<ConfigStore.Reply>askStore(ex, r -> new ConfigStore.Apply(document, APPLIED_BY, r), reply -> storedJson(ex, reply));
+  }
+
+  private HttpResponse storedJson(Exchange ex, ConfigStore.Reply reply) {
+    if (reply instanceof ConfigStore.Applied applied) {
+      log.info("Admin {}: config version {} applied ({})", ex.requestId, applied.version().version(),
+          applied.version().rollbackOf() == 0 ? "a new document" : "the document of version " + applied.version().rollbackOf());
+      return ex.json(StatusCodes.OK, versionJson(applied.version().info()).put("changed", true));
+    }
+    if (reply instanceof ConfigStore.Unchanged unchanged) {
+      return ex.json(StatusCodes.OK, versionJson(unchanged.current().info()).put("changed", false));
+    }
+    throw new IllegalStateException("unexpected reply " + reply);
+  }
+
+  private static ObjectNode versionJson(ConfigStore.VersionInfo v) {
+    ObjectNode json = JSON.createObjectNode().put("version", v.version())
+        .put("applied_at", Instant.ofEpochMilli(v.appliedAtMillis()).toString())
+        .put("digest", v.digest()).put("applied_by", v.appliedBy());
+    if (v.rollbackOf() > 0) {
+      json.put("rollback_of", v.rollbackOf());
+    }
+    return json;
+  }
+
+  /** Asks the config store; without one, or when it does not answer, the caller gets 503. */
+  private <T> CompletionStage<HttpResponse> askStore(Exchange ex,
+      org.apache.pekko.japi.function.Function<org.apache.pekko.actor.typed.ActorRef<T>, ConfigStore.Command> command,
+      Function<T, HttpResponse> answer) {
+    if (store.isEmpty()) {
+      return done(ex.problem(AdminProblem.configStoreUnavailable("This node serves a config given to it directly,"
+          + " not the cluster's config store.")).addHeader(RawHeader.create("Retry-After", RETRY_AFTER_SECONDS)));
+    }
+    return org.apache.pekko.actor.typed.javadsl.AskPattern.ask(store.get(), command, STORE_TIMEOUT, scheduler)
+        .thenApply(answer)
+        .exceptionally(e -> {
+          log.warn("Admin {} {} ({}): the config store did not answer: {}", ex.request.method().name(), ex.path,
+              ex.requestId, unwrap(e).toString());
+          return ex.problem(AdminProblem.configStoreUnavailable("The cluster's config store did not answer within "
+              + STORE_TIMEOUT.toSeconds() + " s.")).addHeader(RawHeader.create("Retry-After", RETRY_AFTER_SECONDS));
+        });
+  }
+
+  /** Reads a YAML or JSON body whole, up to {@link #MAX_CONFIG_BYTES}, as UTF-8 text. */
+  private CompletionStage<HttpResponse> withText(Exchange ex, Function<String, CompletionStage<HttpResponse>> next) {
+    HttpEntity entity = ex.request.entity();
+    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > MAX_CONFIG_BYTES) {
+      ex.request.discardEntityBytes(mat);
+      return done(ex.problem(AdminProblem.bodyTooLarge(MAX_CONFIG_BYTES)));
+    }
+    MediaType media = entity.getContentType().mediaType();
+    String sub = media.subType();
+    boolean accepted = (media.mainType().equals("application") || media.mainType().equals("text"))
+        && (sub.equals("yaml") || sub.equals("x-yaml") || sub.equals("json") || sub.endsWith("+json"));
+    if (!accepted) {
+      ex.request.discardEntityBytes(mat);
+      return done(ex.problem(AdminProblem.unsupportedConfigType(media.toString())));
+    }
+    return entity.toStrict(BODY_TIMEOUT.toMillis(), MAX_CONFIG_BYTES, mat)
+        .handle((strict, failure) -> {
+          if (failure != null) {
+            Throwable cause = unwrap(failure);
+            return done(cause instanceof EntityStreamSizeException
+                ? ex.problem(AdminProblem.bodyTooLarge(MAX_CONFIG_BYTES))
+                : ex.problem(AdminProblem.badJson("the body did not arrive whole (" + cause.getClass().getSimpleName() + ").")));
+          }
+          return next.apply(strict.getData().utf8String());
+        })
+        .thenCompose(Function.identity());
   }
 
   // POST /consumers

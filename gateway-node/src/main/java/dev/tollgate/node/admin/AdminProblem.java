@@ -80,4 +80,28 @@ final class AdminProblem {
     return new Problem(StatusCodes.INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
         "The admin API failed on this request; the node's log has the cause.");
   }
+
+  static Problem noConfig() {
+    return new Problem(StatusCodes.NOT_FOUND, "no-config", "No config applied",
+        "The cluster's config store holds no version yet.");
+  }
+
+  static Problem invalidConfig(List<String> errors) {
+    return new Problem(StatusCodes.BAD_REQUEST, "invalid-config", "Invalid config",
+        "The config has " + (errors.size() == 1 ? "1 error" : errors.size() + " errors")
+            + ": see errors. Nothing was applied.", errors);
+  }
+
+  static Problem unknownVersion(String reason) {
+    return new Problem(StatusCodes.NOT_FOUND, "unknown-version", "No such config version", "Nothing was applied: " + reason + ".");
+  }
+
+  static Problem unsupportedConfigType(String given) {
+    return new Problem(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
+        "A config must be sent as application/yaml or application/json, not " + given + ".");
+  }
+
+  static Problem configStoreUnavailable(String why) {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "config-store-unavailable", "Config store unavailable", why);
+  }
 }

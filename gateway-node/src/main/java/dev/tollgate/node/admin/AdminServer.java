@@ -43,12 +43,15 @@ public final class AdminServer {
    * @param config the node's current declarative config, asked on every request (it changes)
    * @param directory the node's directory; empty if it did not start (changes then get 503)
    * @param requestIdHeader the header that carries each answer's request id
+   * @param store the cluster's config store, when this node serves its config; empty otherwise (the
+   *     config endpoints then answer 503)
    */
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, NodeSettings.Admin settings,
-      String requestIdHeader, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory) {
+      String requestIdHeader, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
+      Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store) {
     Objects.requireNonNull(settings, "settings");
     Optional<AdminToken> token = settings.requiresToken() ? Optional.of(new AdminToken(settings.token())) : Optional.empty();
-    AdminApi api = new AdminApi(token, config, directory,
+    AdminApi api = new AdminApi(token, config, directory, store, system.scheduler(),
         system.dispatchers().lookup(DispatcherSelector.blocking()), Materializer.matFromSystem(system), requestIdHeader);
     return Http.get(system).newServerAt(settings.host(), settings.port())
         .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) api::handle)
