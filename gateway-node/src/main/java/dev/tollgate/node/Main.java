@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
 /** The {@code tollgate} command line. */
 @Command(name = "tollgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "A clustered API gateway.",
-    subcommands = {Main.Run.class, Main.Validate.class, Main.Demo.class})
+    subcommands = {Main.Run.class, Main.Validate.class, Main.Demo.class, AdminCommands.Apply.class,
+        AdminCommands.Status.class, AdminCommands.Versions.class, AdminCommands.Rollback.class})
 public final class Main implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

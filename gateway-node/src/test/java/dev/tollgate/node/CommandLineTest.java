@@ -79,7 +79,7 @@ class CommandLineTest {
 
   @Test
   void everyCommandExplainsItself() {
-    for (String command : List.of("run", "validate", "demo")) {
+    for (String command : List.of("run", "validate", "demo", "apply", "status", "versions", "rollback")) {
       Result r = run(command, "--help");
       assertThat(r.code()).isZero();
       assertThat(r.out()).contains("Usage: tollgate " + command);
