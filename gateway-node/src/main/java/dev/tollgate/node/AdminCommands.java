@@ -66,6 +66,23 @@ final class AdminCommands {
       }
     }
 
+    /**
+     * Sends a request and hands a 200's JSON to {@code onOk}; any other answer is printed as a
+     * refusal. 0 on success, 1 when refused or unreachable.
+     */
+    int call(String method, String path, String contentType, byte[] body, java.util.function.Consumer<JsonNode> onOk)
+        throws InterruptedException {
+      HttpResponse<String> r = send(method, path, contentType, body);
+      if (r == null) {
+        return 1;
+      }
+      if (r.statusCode() != 200) {
+        return refused(r);
+      }
+      onOk.accept(parse(r.body()));
+      return 0;
+    }
+
     /** Prints a problem answer readably; always 1. */
     int refused(HttpResponse<String> r) {
       JsonNode problem = parse(r.body());
@@ -122,23 +139,16 @@ final class AdminCommands {
         return 1;
       }
       String type = file.toString().endsWith(".json") ? "application/json" : "application/yaml";
-      HttpResponse<String> r = api.send("PUT", "/config" + (dryRun ? "?dry_run=true" : ""), type, body);
-      if (r == null) {
-        return 1;
-      }
-      if (r.statusCode() != 200) {
-        return api.refused(r);
-      }
-      JsonNode answer = parse(r.body());
-      if (dryRun) {
-        api.out.println(file + " is valid: " + answer.get("routes").asInt() + " routes, " + answer.get("upstreams").asInt()
-            + " upstreams. Nothing was applied.");
-      } else if (answer.get("changed").asBoolean()) {
-        api.out.println("Applied " + file + " as " + describe(answer) + ". Every node serves it within a second.");
-      } else {
-        api.out.println("No change: " + file + " is the cluster's " + describe(answer) + " already.");
-      }
-      return 0;
+      return api.call("PUT", "/config" + (dryRun ? "?dry_run=true" : ""), type, body, answer -> {
+        if (dryRun) {
+          api.out.println(file + " is valid: " + answer.get("routes").asInt() + " routes, "
+              + answer.get("upstreams").asInt() + " upstreams. Nothing was applied.");
+        } else if (answer.get("changed").asBoolean()) {
+          api.out.println("Applied " + file + " as " + describe(answer) + ". Every node serves it within a second.");
+        } else {
+          api.out.println("No change: " + file + " is the cluster's " + describe(answer) + " already.");
+        }
+      });
     }
   }
 
@@ -149,15 +159,7 @@ final class AdminCommands {
 
     @Override
     public Integer call() throws Exception {
-      HttpResponse<String> r = api.send("GET", "/config", null, null);
-      if (r == null) {
-        return 1;
-      }
-      if (r.statusCode() != 200) {
-        return api.refused(r);
-      }
-      api.out.println("Config: " + describe(parse(r.body())));
-      return 0;
+      return api.call("GET", "/config", null, null, current -> api.out.println("Config: " + describe(current)));
     }
   }
 
@@ -168,20 +170,14 @@ final class AdminCommands {
 
     @Override
     public Integer call() throws Exception {
-      HttpResponse<String> r = api.send("GET", "/config/versions", null, null);
-      if (r == null) {
-        return 1;
-      }
-      if (r.statusCode() != 200) {
-        return api.refused(r);
-      }
-      api.out.printf("%-8s %-24s %-24s %-12s %s%n", "VERSION", "APPLIED AT", "BY", "DIGEST", "NOTE");
-      for (JsonNode v : parse(r.body())) {
-        api.out.printf("%-8d %-24s %-24s %-12s %s%n", v.get("version").asLong(), text(v, "applied_at", ""),
-            text(v, "applied_by", ""), text(v, "digest", "").substring(0, 12),
-            v.has("rollback_of") ? "rollback to " + v.get("rollback_of").asLong() : "");
-      }
-      return 0;
+      return api.call("GET", "/config/versions", null, null, versions -> {
+        api.out.printf("%-8s %-24s %-24s %-12s %s%n", "VERSION", "APPLIED AT", "BY", "DIGEST", "NOTE");
+        for (JsonNode v : versions) {
+          api.out.printf("%-8d %-24s %-24s %-12s %s%n", v.get("version").asLong(), text(v, "applied_at", ""),
+              text(v, "applied_by", ""), text(v, "digest", "").substring(0, 12),
+              v.has("rollback_of") ? "rollback to " + v.get("rollback_of").asLong() : "");
+        }
+      });
     }
   }
 
@@ -196,18 +192,10 @@ final class AdminCommands {
 
     @Override
     public Integer call() throws Exception {
-      HttpResponse<String> r = api.send("POST", "/config/rollback/" + version, null, null);
-      if (r == null) {
-        return 1;
-      }
-      if (r.statusCode() != 200) {
-        return api.refused(r);
-      }
-      JsonNode answer = parse(r.body());
-      api.out.println(answer.get("changed").asBoolean()
-          ? "Rolled back: " + describe(answer) + ". Every node serves it within a second."
-          : "No change: version " + version + "'s document is the current one (" + describe(answer) + ").");
-      return 0;
+      return api.call("POST", "/config/rollback/" + version, null, null, answer -> api.out.println(
+          answer.get("changed").asBoolean()
+              ? "Rolled back: " + describe(answer) + ". Every node serves it within a second."
+              : "No change: version " + version + "'s document is the current one (" + describe(answer) + ")."));
     }
   }
 }

@@ -6,7 +6,6 @@ import dev.tollgate.cluster.config.ConfigStore.ConfigVersion;
 import dev.tollgate.config.ConfigException;
 import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.node.proxy.ProxyServer;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletionStage;
@@ -41,9 +40,9 @@ final class ClusterConfig {
    * the current version, or, if the store does not answer in time, with the seed's config and a
    * warning: the feed brings the current version once the cluster answers.
    */
-  static CompletionStage<Void> start(ActorSystem<?> system, ProxyServer proxy, GatewayNode.ConfigSeed seed) {
+  static CompletionStage<Void> start(ActorSystem<?> system, ProxyServer proxy, ActorRef<ConfigStore.Command> store,
+      GatewayNode.ConfigSeed seed) {
     ClusterConfig config = new ClusterConfig(proxy);
-    ActorRef<ConfigStore.Command> store = ConfigStore.singleton(system, Clock.systemUTC());
     String seedDigest = ConfigStore.digest(seed.document());
     return AskPattern.<ConfigStore.Command, ConfigStore.Reply>ask(store,
             r -> new ConfigStore.Seed(seed.document(), ConfigStore.SEED_PREFIX + seed.source(), r), SEED_TIMEOUT, system.scheduler())

@@ -117,11 +117,15 @@ public final class GatewayNode {
       directory.ifPresent(CredentialDirectory::close);
       throw e;
     }
+    // The cluster's config store, when this node's config comes from it: one reference for the
+    // node's side of the config and for the admin API.
+    Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store =
+        seed.map(s -> dev.tollgate.cluster.config.ConfigStore.singleton(system, Clock.systemUTC()));
     return warmUp(entities)
-        .thenCompose(ready -> seed.map(s -> ClusterConfig.start(system, proxy, s)).orElse(CompletableFuture.completedFuture(null)))
+        .thenCompose(ready -> seed.map(s -> ClusterConfig.start(system, proxy, store.get(), s))
+            .orElse(CompletableFuture.completedFuture(null)))
         .thenCompose(ready -> proxy.start())
-        .thenCompose(address -> startAdmin(system, settings, proxy, directory,
-                seed.map(x -> dev.tollgate.cluster.config.ConfigStore.singleton(system, Clock.systemUTC())))
+        .thenCompose(address -> startAdmin(system, settings, proxy, directory, store)
             .thenApply(admin -> new GatewayNode(system, proxy, quota, address, settings, directory, admin)))
         .exceptionallyCompose(e -> {
           quota.close();

@@ -310,12 +310,7 @@ final class AdminApi {
 
   /** Reads a YAML or JSON body whole, up to {@link #MAX_CONFIG_BYTES}, as UTF-8 text. */
   private CompletionStage<HttpResponse> withText(Exchange ex, Function<String, CompletionStage<HttpResponse>> next) {
-    HttpEntity entity = ex.request.entity();
-    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > MAX_CONFIG_BYTES) {
-      ex.request.discardEntityBytes(mat);
-      return done(ex.problem(AdminProblem.bodyTooLarge(MAX_CONFIG_BYTES)));
-    }
-    MediaType media = entity.getContentType().mediaType();
+    MediaType media = ex.request.entity().getContentType().mediaType();
     String sub = media.subType();
     boolean accepted = (media.mainType().equals("application") || media.mainType().equals("text"))
         && (sub.equals("yaml") || sub.equals("x-yaml") || sub.equals("json") || sub.endsWith("+json"));
@@ -323,17 +318,7 @@ final class AdminApi {
       ex.request.discardEntityBytes(mat);
       return done(ex.problem(AdminProblem.unsupportedConfigType(media.toString())));
     }
-    return entity.toStrict(BODY_TIMEOUT.toMillis(), MAX_CONFIG_BYTES, mat)
-        .handle((strict, failure) -> {
-          if (failure != null) {
-            Throwable cause = unwrap(failure);
-            return done(cause instanceof EntityStreamSizeException
-                ? ex.problem(AdminProblem.bodyTooLarge(MAX_CONFIG_BYTES))
-                : ex.problem(AdminProblem.badJson("the body did not arrive whole (" + cause.getClass().getSimpleName() + ").")));
-          }
-          return next.apply(strict.getData().utf8String());
-        })
-        .thenCompose(Function.identity());
+    return readWhole(ex, MAX_CONFIG_BYTES, strict -> next.apply(strict.getData().utf8String()));
   }
 
   // POST /consumers
@@ -549,38 +534,49 @@ final class AdminApi {
    * and hands it on; a body too large, not JSON, or of another media type is answered here.
    */
   private CompletionStage<HttpResponse> withBody(Exchange ex, Function<JsonNode, CompletionStage<HttpResponse>> next) {
+    return readWhole(ex, MAX_BODY_BYTES, strict -> {
+      if (strict.getData().isEmpty()) {
+        return next.apply(MissingNode.getInstance());
+      }
+      MediaType media = strict.getContentType().mediaType();
+      boolean json = media.mainType().equals("application")
+          && (media.subType().equals("json") || media.subType().endsWith("+json"));
+      if (!json) {
+        return done(ex.problem(AdminProblem.unsupportedMediaType(media.toString())));
+      }
+      JsonNode body;
+      try {
+        body = JSON.readTree(strict.getData().toArray());
+      } catch (JsonProcessingException e) {
+        return done(ex.problem(AdminProblem.badJson(e.getOriginalMessage() + " at line "
+            + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ".")));
+      } catch (java.io.IOException e) {
+        return done(ex.problem(AdminProblem.badJson(e.getMessage())));
+      }
+      return next.apply(body);
+    });
+  }
+
+  /**
+   * Reads the body whole, up to {@code maxBytes}, and hands it on; a body too large, or one that
+   * did not arrive whole, is answered here.
+   */
+  private CompletionStage<HttpResponse> readWhole(Exchange ex, long maxBytes,
+      Function<HttpEntity.Strict, CompletionStage<HttpResponse>> next) {
     HttpEntity entity = ex.request.entity();
-    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > MAX_BODY_BYTES) {
+    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > maxBytes) {
       ex.request.discardEntityBytes(mat);
-      return done(ex.problem(AdminProblem.bodyTooLarge(MAX_BODY_BYTES)));
+      return done(ex.problem(AdminProblem.bodyTooLarge(maxBytes)));
     }
-    return entity.toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY_BYTES, mat)
+    return entity.toStrict(BODY_TIMEOUT.toMillis(), maxBytes, mat)
         .handle((strict, failure) -> {
           if (failure != null) {
             Throwable cause = unwrap(failure);
             return done(cause instanceof EntityStreamSizeException
-                ? ex.problem(AdminProblem.bodyTooLarge(MAX_BODY_BYTES))
+                ? ex.problem(AdminProblem.bodyTooLarge(maxBytes))
                 : ex.problem(AdminProblem.badJson("the body did not arrive whole (" + cause.getClass().getSimpleName() + ").")));
           }
-          if (strict.getData().isEmpty()) {
-            return next.apply(MissingNode.getInstance());
-          }
-          MediaType media = strict.getContentType().mediaType();
-          boolean json = media.mainType().equals("application")
-              && (media.subType().equals("json") || media.subType().endsWith("+json"));
-          if (!json) {
-            return done(ex.problem(AdminProblem.unsupportedMediaType(media.toString())));
-          }
-          JsonNode body;
-          try {
-            body = JSON.readTree(strict.getData().toArray());
-          } catch (JsonProcessingException e) {
-            return done(ex.problem(AdminProblem.badJson(e.getOriginalMessage() + " at line "
-                + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ".")));
-          } catch (java.io.IOException e) {
-            return done(ex.problem(AdminProblem.badJson(e.getMessage())));
-          }
-          return next.apply(body);
+          return next.apply(strict);
         })
         .thenCompose(Function.identity());
   }
