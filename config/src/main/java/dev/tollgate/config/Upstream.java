@@ -10,6 +10,7 @@ import java.util.Optional;
  * @param hashOn what the consistent-hash balancer hashes; present exactly when {@code balancer} is
  *     {@link BalancerKind#CONSISTENT_HASH}
  * @param activeHealthCheck probing of each target, absent when the upstream is not probed
+ * @param circuitBreaker the cluster-wide breaker of each target
  */
 public record Upstream(
     String name,
@@ -20,7 +21,8 @@ public record Upstream(
     Timeouts timeouts,
     RetryPolicy retries,
     Optional<ActiveHealthCheck> activeHealthCheck,
-    PassiveHealthCheck passiveHealthCheck) {
+    PassiveHealthCheck passiveHealthCheck,
+    CircuitBreaker circuitBreaker) {
 
   public Upstream {
     Objects.requireNonNull(name, "name");
@@ -32,6 +34,7 @@ public record Upstream(
     Objects.requireNonNull(retries, "retries");
     Objects.requireNonNull(activeHealthCheck, "activeHealthCheck");
     Objects.requireNonNull(passiveHealthCheck, "passiveHealthCheck");
+    Objects.requireNonNull(circuitBreaker, "circuitBreaker");
     if (targets.isEmpty()) {
       throw new IllegalArgumentException("an upstream needs at least one target");
     }
@@ -51,30 +54,35 @@ public record Upstream(
         Timeouts.DEFAULT,
         RetryPolicy.DEFAULT,
         Optional.empty(),
-        PassiveHealthCheck.DEFAULT);
+        PassiveHealthCheck.DEFAULT,
+        CircuitBreaker.DEFAULT);
   }
 
   public Upstream withTimeouts(Timeouts t) {
-    return new Upstream(name, targets, balancer, hashOn, hostHeader, t, retries, activeHealthCheck, passiveHealthCheck);
+    return new Upstream(name, targets, balancer, hashOn, hostHeader, t, retries, activeHealthCheck, passiveHealthCheck, circuitBreaker);
   }
 
   public Upstream withRetries(RetryPolicy r) {
-    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, r, activeHealthCheck, passiveHealthCheck);
+    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, r, activeHealthCheck, passiveHealthCheck, circuitBreaker);
   }
 
   public Upstream withHostHeader(HostHeader h) {
-    return new Upstream(name, targets, balancer, hashOn, h, timeouts, retries, activeHealthCheck, passiveHealthCheck);
+    return new Upstream(name, targets, balancer, hashOn, h, timeouts, retries, activeHealthCheck, passiveHealthCheck, circuitBreaker);
   }
 
   public Upstream withHashOn(HashKey key) {
-    return new Upstream(name, targets, balancer, Optional.of(key), hostHeader, timeouts, retries, activeHealthCheck, passiveHealthCheck);
+    return new Upstream(name, targets, balancer, Optional.of(key), hostHeader, timeouts, retries, activeHealthCheck, passiveHealthCheck, circuitBreaker);
   }
 
   public Upstream withActiveHealthCheck(ActiveHealthCheck check) {
-    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, Optional.of(check), passiveHealthCheck);
+    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, Optional.of(check), passiveHealthCheck, circuitBreaker);
+  }
+
+  public Upstream withCircuitBreaker(CircuitBreaker breaker) {
+    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, activeHealthCheck, passiveHealthCheck, breaker);
   }
 
   public Upstream withPassiveHealthCheck(PassiveHealthCheck check) {
-    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, activeHealthCheck, check);
+    return new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, activeHealthCheck, check, circuitBreaker);
   }
 }

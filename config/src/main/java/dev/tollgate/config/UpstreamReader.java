@@ -83,7 +83,8 @@ final class UpstreamReader {
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }
-    return Optional.of(new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, active, passive));
+    return Optional.of(new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, active, passive,
+        CircuitBreaker.DEFAULT));
   }
 
   private Optional<String> uniqueName(ConfigNode node) {

@@ -70,7 +70,8 @@ class ConfigLoaderTest {
         Optional.of(new ActiveHealthCheck(
             "/healthz", Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3,
             List.of(new StatusRange(200, 200), new StatusRange(204, 299)))),
-        new PassiveHealthCheck(5, Duration.ofSeconds(30))));
+        new PassiveHealthCheck(5, Duration.ofSeconds(30)),
+        CircuitBreaker.DEFAULT));
 
     Upstream sessions = config.upstream("sessions").orElseThrow();
     assertThat(sessions.targets()).containsExactly(
