@@ -189,30 +189,49 @@ final class ConfigNode {
 
   /** A positive duration written {@code 250ms}, {@code 5s}, {@code 1m}, {@code 1h} or {@code 1d}. */
   Optional<Duration> duration() {
-    Matcher m = json.isTextual() ? DURATION_TEXT.matcher(json.textValue()) : null;
-    if (m == null || !m.matches()) {
+    Optional<Duration> d = parsedDuration();
+    if (d.isEmpty()) {
       invalid(DURATION);
       return Optional.empty();
     }
-    Duration d;
+    if (d.get().isZero()) {
+      invalid(POSITIVE_DURATION);
+      return Optional.empty();
+    }
+    return d;
+  }
+
+  /**
+   * A duration written as {@link #duration()} takes it, from {@code min} to {@code max}; a value out
+   * of range and one that is no duration at all are both reported with {@code expectation}.
+   */
+  Optional<Duration> duration(Duration min, Duration max, String expectation) {
+    Optional<Duration> d = parsedDuration();
+    if (d.isEmpty() || d.get().compareTo(min) < 0 || d.get().compareTo(max) > 0) {
+      invalid(expectation);
+      return Optional.empty();
+    }
+    return d;
+  }
+
+  /** The duration written, zero included; empty when it is not one or does not fit. */
+  private Optional<Duration> parsedDuration() {
+    Matcher m = json.isTextual() ? DURATION_TEXT.matcher(json.textValue()) : null;
+    if (m == null || !m.matches()) {
+      return Optional.empty();
+    }
     try {
       long amount = Long.parseLong(m.group(1));
-      d = switch (m.group(2)) {
+      return Optional.of(switch (m.group(2)) {
         case "ms" -> Duration.ofMillis(amount);
         case "s" -> Duration.ofSeconds(amount);
         case "m" -> Duration.ofMinutes(amount);
         case "h" -> Duration.ofHours(amount);
         default -> Duration.ofDays(amount);
-      };
+      });
     } catch (ArithmeticException | NumberFormatException e) {
-      invalid(DURATION);
       return Optional.empty();
     }
-    if (d.isZero()) {
-      invalid(POSITIVE_DURATION);
-      return Optional.empty();
-    }
-    return Optional.of(d);
   }
 
   /** A byte count: a non-negative integer, or a number with a unit (KB = 1000, KiB = 1024). */

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 final class UpstreamReader {
 
   static final List<String> KEYS =
-      List.of("name", "targets", "balancer", "hash_on", "host_header", "timeouts", "retries", "health_check");
+      List.of("name", "targets", "balancer", "hash_on", "host_header", "timeouts", "retries", "health_check",
+          "circuit_breaker");
   static final String NAME_EXPECTED =
       "a name of 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit";
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
@@ -33,6 +34,18 @@ final class UpstreamReader {
   private static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
   private static final Duration DEFAULT_PROBE_TIMEOUT = Duration.ofSeconds(2);
   private static final int MAX_CONSECUTIVE_FAILURES = 1000;
+  private static final List<String> BREAKER_KEYS =
+      List.of("enabled", "failure_rate", "minimum_calls", "window", "open_duration", "half_open_probes");
+  private static final String BREAKER = "a mapping with enabled, failure_rate, minimum_calls, window, open_duration"
+      + " and/or half_open_probes; enabled: false turns the breaker off";
+  private static final String FAILURE_RATE = "a percentage from 1 to 100 such as 50% or 50";
+  private static final Pattern PERCENT = Pattern.compile("([1-9][0-9]?|100)%");
+  private static final int MAX_MINIMUM_CALLS = 1_000_000;
+  private static final int MAX_HALF_OPEN_PROBES = 100;
+  // as short as 100ms so that tests against real nodes can open and close a breaker without long waits
+  private static final Duration MIN_BREAKER_TIME = Duration.ofMillis(100);
+  private static final Duration MAX_BREAKER_TIME = Duration.ofHours(1);
+  private static final String BREAKER_TIME = "a duration from 100ms to 1h such as 500ms, 10s or 1m";
 
   private static final Map<String, BalancerKind> BALANCERS = new LinkedHashMap<>();
   private static final Map<String, RetryPolicy.Condition> CONDITIONS = new LinkedHashMap<>();
@@ -80,11 +93,13 @@ final class UpstreamReader {
       active = health.get().get("active").flatMap(UpstreamReader::activeCheck);
       passive = health.get().get("passive").flatMap(UpstreamReader::passiveCheck).orElse(PassiveHealthCheck.DEFAULT);
     }
+    CircuitBreaker breaker =
+        m.get("circuit_breaker").flatMap(UpstreamReader::circuitBreaker).orElse(CircuitBreaker.DEFAULT);
     if (node.tree().errorCount() > errorsBefore) {
       return Optional.empty();
     }
     return Optional.of(new Upstream(name, targets, balancer, hashOn, hostHeader, timeouts, retries, active, passive,
-        CircuitBreaker.DEFAULT));
+        breaker));
   }
 
   private Optional<String> uniqueName(ConfigNode node) {
@@ -273,5 +288,30 @@ final class UpstreamReader {
               m.get("consecutive_failures").flatMap(f -> f.integer(0, MAX_CONSECUTIVE_FAILURES)).orElse(d.consecutiveFailures()),
               m.get("ejection_time").flatMap(ConfigNode::duration).orElse(d.ejectionTime()));
         });
+  }
+
+  private static Optional<CircuitBreaker> circuitBreaker(ConfigNode node) {
+    return node.mapping(BREAKER, BREAKER_KEYS).map(m -> {
+      CircuitBreaker d = CircuitBreaker.DEFAULT;
+      return new CircuitBreaker(
+          m.get("enabled").flatMap(ConfigNode::bool).orElse(d.enabled()),
+          m.get("failure_rate").flatMap(UpstreamReader::failureRate).orElse(d.failureRatePercent()),
+          m.get("minimum_calls").flatMap(c -> c.integer(1, MAX_MINIMUM_CALLS)).orElse(d.minimumCalls()),
+          m.get("window").flatMap(UpstreamReader::breakerTime).orElse(d.window()),
+          m.get("open_duration").flatMap(UpstreamReader::breakerTime).orElse(d.openDuration()),
+          m.get("half_open_probes").flatMap(p -> p.integer(1, MAX_HALF_OPEN_PROBES)).orElse(d.halfOpenProbes()));
+    });
+  }
+
+  private static Optional<Duration> breakerTime(ConfigNode node) {
+    return node.duration(MIN_BREAKER_TIME, MAX_BREAKER_TIME, BREAKER_TIME);
+  }
+
+  /** {@code 50%} or {@code 50}: YAML reads the first as a string and the second as an integer. */
+  private static Optional<Integer> failureRate(ConfigNode node) {
+    if (node.json().isTextual()) {
+      return node.matching(PERCENT, FAILURE_RATE).map(text -> Integer.parseInt(text.substring(0, text.length() - 1)));
+    }
+    return node.integer(1, 100, FAILURE_RATE);
   }
 }

@@ -71,7 +71,7 @@ class ConfigLoaderTest {
             "/healthz", Duration.ofSeconds(5), Duration.ofSeconds(1), 2, 3,
             List.of(new StatusRange(200, 200), new StatusRange(204, 299)))),
         new PassiveHealthCheck(5, Duration.ofSeconds(30)),
-        CircuitBreaker.DEFAULT));
+        new CircuitBreaker(true, 25, 40, Duration.ofSeconds(20), Duration.ofSeconds(15), 5)));
 
     Upstream sessions = config.upstream("sessions").orElseThrow();
     assertThat(sessions.targets()).containsExactly(
@@ -84,6 +84,7 @@ class ConfigLoaderTest {
     assertThat(sessions.timeouts()).isEqualTo(Timeouts.DEFAULT);
     assertThat(sessions.activeHealthCheck()).isEmpty();
     assertThat(sessions.passiveHealthCheck()).isEqualTo(PassiveHealthCheck.DEFAULT);
+    assertThat(sessions.circuitBreaker()).isEqualTo(CircuitBreaker.DEFAULT);
 
     Upstream assets = config.upstream("assets").orElseThrow();
     assertThat(assets.targets()).containsExactly(
@@ -263,6 +264,59 @@ class ConfigLoaderTest {
     assertThat(config.upstreams().get(0).passiveHealthCheck().enabled()).isFalse();
     assertThat(config.routes()).extracting(r -> r.maxBodyBytes().getAsLong()).containsExactly(
         0L, 1048576L, 7L, 2000L, 3_000_000L, 4_000_000_000L, 5L * 1024, 6L << 20, 7L << 30);
+  }
+
+  @Test
+  void aCircuitBreakerTakesEveryKeyAndAFailureRateWithOrWithoutItsPercentSign() throws Exception {
+    GatewayConfig config = ConfigLoader.parse("""
+        upstreams:
+          - name: percent
+            targets: [{url: "http://a"}]
+            circuit_breaker:
+              enabled: true
+              failure_rate: 100%
+              minimum_calls: 1000000
+              window: 100ms
+              open_duration: 1h
+              half_open_probes: 100
+          - name: number
+            targets: [{url: "http://b"}]
+            circuit_breaker: {failure_rate: 1, minimum_calls: 1, window: 3600000ms, open_duration: 0100ms, half_open_probes: 1}
+        """, "breaker.yaml");
+
+    assertThat(config.upstreams()).extracting(Upstream::circuitBreaker).containsExactly(
+        new CircuitBreaker(true, 100, 1_000_000, Duration.ofMillis(100), Duration.ofHours(1), 100),
+        new CircuitBreaker(true, 1, 1, Duration.ofHours(1), Duration.ofMillis(100), 1));
+  }
+
+  @Test
+  void withoutACircuitBreakerSectionOrWithAnEmptyOneTheBreakerIsOnWithTheDefaults() throws Exception {
+    GatewayConfig config = ConfigLoader.parse("""
+        upstreams:
+          - {name: absent, targets: [{url: "http://a"}]}
+          - {name: empty, targets: [{url: "http://b"}], circuit_breaker: {}}
+          - {name: some, targets: [{url: "http://c"}], circuit_breaker: {failure_rate: 80%}}
+        """, "breaker-defaults.yaml");
+
+    assertThat(config.upstreams()).extracting(Upstream::circuitBreaker).containsExactly(
+        CircuitBreaker.DEFAULT,
+        CircuitBreaker.DEFAULT,
+        new CircuitBreaker(true, 80, 20, Duration.ofSeconds(10), Duration.ofSeconds(30), 3));
+    assertThat(CircuitBreaker.DEFAULT)
+        .isEqualTo(new CircuitBreaker(true, 50, 20, Duration.ofSeconds(10), Duration.ofSeconds(30), 3));
+  }
+
+  @Test
+  void enabledFalseTurnsTheBreakerOffAndKeepsTheOtherSettings() throws Exception {
+    GatewayConfig config = ConfigLoader.parse("""
+        upstreams:
+          - {name: disabled, targets: [{url: "http://a"}], circuit_breaker: {enabled: false}}
+          - {name: paused, targets: [{url: "http://b"}], circuit_breaker: {enabled: false, window: 1m}}
+        """, "breaker-off.yaml");
+
+    assertThat(config.upstreams().get(0).circuitBreaker()).isEqualTo(CircuitBreaker.OFF);
+    assertThat(config.upstreams().get(1).circuitBreaker())
+        .isEqualTo(new CircuitBreaker(false, 50, 20, Duration.ofMinutes(1), Duration.ofSeconds(30), 3));
   }
 
   @Test
