@@ -52,12 +52,12 @@ final class ClusterConfig {
                 SEED_TIMEOUT.toSeconds(), failure.toString(), seed.source());
           } else if (reply instanceof ConfigStore.Applied applied) {
             log.info("Config: {} stored as version {} of the cluster's config", seed.source(), applied.version().version());
-            config.serving.set(applied.version().version());
+            config.number(applied.version().version());
           } else if (reply instanceof ConfigStore.Unchanged unchanged) {
             ConfigVersion current = unchanged.current();
             if (current.digest().equals(seedDigest)) {
               log.info("Config: {} is the cluster's version {} already", seed.source(), current.version());
-              config.serving.set(current.version());
+              config.number(current.version());
             } else {
               log.warn("Config: the cluster's version {} (applied by {} at {}) wins over {}, which is not applied:"
                   + " a file does not replace config applied through the admin API", current.version(), current.appliedBy(),
@@ -72,13 +72,19 @@ final class ClusterConfig {
         });
   }
 
+  /** The seed is in service already as version {@code version}: the proxy's config takes its number. */
+  private synchronized void number(long version) {
+    proxy.apply(proxy.currentConfig(), version);
+    serving.set(version);
+  }
+
   /** Compiles and swaps in a version newer than the one served; one that does not load is logged and skipped. */
   private synchronized void take(ConfigVersion version) {
     if (version.version() <= serving.get()) {
       return;
     }
     try {
-      proxy.apply(ConfigLoader.parse(version.document(), "config version " + version.version()));
+      proxy.apply(ConfigLoader.parse(version.document(), "config version " + version.version()), version.version());
       serving.set(version.version());
       log.info("Config: version {} (applied by {}) in service", version.version(), version.appliedBy());
     } catch (ConfigException | RuntimeException e) {

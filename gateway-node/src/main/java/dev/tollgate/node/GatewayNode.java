@@ -8,6 +8,7 @@ import dev.tollgate.cluster.directory.CredentialDirectory;
 import dev.tollgate.cluster.quota.ConsumerQuota;
 import dev.tollgate.cluster.quota.LeasedQuotaClient;
 import dev.tollgate.cluster.quota.ShardedQuotaEntities;
+import dev.tollgate.cluster.upstream.TargetBoard;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.node.admin.AdminServer;
 import dev.tollgate.node.identity.ApiKeyDirectory;
@@ -111,7 +112,8 @@ public final class GatewayNode {
               q.passivateAfter(), LeasedQuotaClient.Settings.DEFAULT.maxAsks()),
           Clock.systemUTC(), System::nanoTime);
       proxy = new ProxyServer(system, settings, config, quota,
-          directory.<ApiKeyDirectory>map(ClusterDirectoryKeys::new).orElse(ApiKeyDirectory.NONE));
+          directory.<ApiKeyDirectory>map(ClusterDirectoryKeys::new).orElse(ApiKeyDirectory.NONE),
+          TargetBoard.start(system, TargetBoard.Settings.DEFAULT));
     } catch (RuntimeException e) {
       system.terminate();
       directory.ifPresent(CredentialDirectory::close);
@@ -299,7 +301,7 @@ public final class GatewayNode {
 
   /** Applies a new declarative config; requests in flight finish on the old one. */
   public void apply(GatewayConfig config) {
-    proxy.apply(config);
+    proxy.apply(config, proxy.currentVersion() + 1);
   }
 
   /**

@@ -14,52 +14,65 @@ import dev.tollgate.node.identity.jwt.SignatureAlgorithm;
 import dev.tollgate.node.identity.StaticApiKeys;
 import dev.tollgate.node.quota.QuotaPolicy;
 import dev.tollgate.node.route.RouteTable;
-import dev.tollgate.node.upstream.ActiveHealthChecker;
+import dev.tollgate.cluster.upstream.GuardSpec;
+import dev.tollgate.cluster.upstream.TargetBoard;
+import dev.tollgate.cluster.upstream.TargetHealth;
 import dev.tollgate.node.upstream.Balancers;
-import dev.tollgate.node.upstream.LocalUpstreamStatus;
+import dev.tollgate.node.upstream.UpstreamStatus;
 import dev.tollgate.node.upstream.UpstreamTarget;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
  * One config version made ready for requests: the route table, every upstream's balancer and
- * pools, its active health checks, who callers are and which limits they meet. Immutable once built; a new version is swapped in whole, and
- * requests in flight finish on the version they started with.
+ * pools, each target's handle on its guard (health, breaker), who callers are and which limits
+ * they meet. Immutable once built; a new version is swapped in whole, and requests in flight
+ * finish on the version they started with.
  */
 final class CompiledConfig implements AutoCloseable {
 
   private final GatewayConfig source;
   private final RouteTable<CompiledRoute> routes;
-  private final List<ActiveHealthChecker> healthCheckers;
+  private final long version;
   private final QuotaPolicy quotas;
   /** The consumer headers' names in lower case, removed from what clients send. */
   private final String consumerIdHeader;
   private final String consumerGroupsHeader;
 
-  private CompiledConfig(GatewayConfig source, RouteTable<CompiledRoute> routes, List<ActiveHealthChecker> healthCheckers) {
+  private CompiledConfig(GatewayConfig source, long version, RouteTable<CompiledRoute> routes) {
     this.source = source;
+    this.version = version;
     this.routes = routes;
-    this.healthCheckers = healthCheckers;
     this.quotas = new QuotaPolicy(source);
     this.consumerIdHeader = source.consumerHeaders().id().toLowerCase(java.util.Locale.ROOT);
     this.consumerGroupsHeader = source.consumerHeaders().groups().toLowerCase(java.util.Locale.ROOT);
   }
 
-  static CompiledConfig compile(GatewayConfig config, ActorSystem<?> system, NodeSettings settings, TargetPools pools,
-      ApiKeyDirectory directory) {
+  /**
+   * @param version the config version, as the cluster's store numbers it (0 for a config given
+   *     whole at start); the guards keep the settings of the highest version
+   * @param board this node's side of the upstream guards: the config's targets become its current ones
+   */
+  static CompiledConfig compile(GatewayConfig config, long version, NodeSettings settings, TargetPools pools,
+      ApiKeyDirectory directory, TargetBoard board) {
+    List<GuardSpec> specs = new ArrayList<>();
+    for (Upstream upstream : config.upstreams()) {
+      for (Target t : upstream.targets()) {
+        specs.add(GuardSpec.of(upstream, t, version));
+      }
+    }
+    Map<String, TargetHealth> health = board.activate(version, specs);
     Map<String, UpstreamRuntime> upstreams = new HashMap<>();
-    List<ActiveHealthChecker> checkers = new ArrayList<>();
     for (Upstream upstream : config.upstreams()) {
       List<UpstreamTarget> targets = new ArrayList<>();
       for (Target t : upstream.targets()) {
-        targets.add(new UpstreamTarget(upstream.name(), t, upstream.passiveHealthCheck()));
+        targets.add(new UpstreamTarget(upstream.name(), t, upstream.passiveHealthCheck(),
+            health.get(GuardSpec.id(upstream.name(), t.authority())), System::nanoTime));
       }
-      LocalUpstreamStatus status = new LocalUpstreamStatus();
-      upstreams.put(upstream.name(), new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, status), pools));
-      upstream.activeHealthCheck().ifPresent(check -> checkers.add(ActiveHealthChecker.start(system, upstream, targets, status)));
+      upstreams.put(upstream.name(),
+          new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, UpstreamStatus.GUARDED), pools));
     }
     ApiKeyDirectory keys = new StaticApiKeys(config).orElse(directory);
     JwtVerifier tokens = config.jwtIssuers().isEmpty() ? null
@@ -69,7 +82,7 @@ final class CompiledConfig implements AutoCloseable {
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy(),
             new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys, tokens, issuerPlans)));
-    return new CompiledConfig(config, table, List.copyOf(checkers));
+    return new CompiledConfig(config, version, table);
   }
 
   /** A verifier's issuer from the file's: the key source built, the algorithms named. */
@@ -96,6 +109,10 @@ final class CompiledConfig implements AutoCloseable {
     return source;
   }
 
+  long version() {
+    return version;
+  }
+
   RouteTable<CompiledRoute> routes() {
     return routes;
   }
@@ -113,9 +130,10 @@ final class CompiledConfig implements AutoCloseable {
     return source.legacyRateLimitHeaders();
   }
 
-  /** Stops this version's health checks; its pools stay, shared with other versions. */
+  /**
+   * This version is out of service. Its pools stay, shared with other versions, and so do the
+   * guards of its targets: the board retires those the new version dropped.
+   */
   @Override
-  public void close() {
-    healthCheckers.forEach(ActiveHealthChecker::close);
-  }
+  public void close() {}
 }

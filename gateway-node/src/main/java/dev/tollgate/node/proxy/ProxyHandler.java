@@ -12,6 +12,7 @@ import dev.tollgate.node.quota.RateLimitHeaders;
 import dev.tollgate.node.route.RequestView;
 import dev.tollgate.node.route.RouteTable;
 import dev.tollgate.node.upstream.HashInput;
+import dev.tollgate.cluster.upstream.TargetHealth;
 import dev.tollgate.node.upstream.UpstreamTarget;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -323,23 +324,36 @@ final class ProxyHandler {
   private void attempt(Exchange ex) {
     UpstreamRuntime upstream = ex.route.upstream;
     UpstreamTarget target = upstream.balancer.pick(ex, ex.tried);
+    long claim = target == null ? TargetHealth.REFUSED : target.requestStarted();
+    while (target != null && claim == TargetHealth.REFUSED) {
+      // The verdict changed since the pick, or the last half-open permit went to another request:
+      // this target sits this request out (attempts are not counted: nothing was sent).
+      if (ex.tried.isEmpty()) {
+        ex.tried = new ArrayList<>(2);
+      }
+      ex.tried.add(target);
+      target = upstream.balancer.pick(ex, ex.tried);
+      claim = target == null ? TargetHealth.REFUSED : target.requestStarted();
+    }
     if (target == null) {
       ex.complete(ex.problem(ex.lastFailure == null
           ? Problem.noHealthyTarget(upstream.config.name())
           : ex.lastFailure).addHeader(RawHeader.create("Retry-After", "1")));
       return;
     }
-    TargetPool pool = upstream.pool(target);
-    target.requestStarted();
+    UpstreamTarget chosen = target;
+    TargetPool pool = upstream.pool(chosen);
+    ex.claim = claim;
+    ex.attemptStartNanos = System.nanoTime();
     CompletableFuture<HttpResponse> response = pool.send(ex.outgoing);
     Cancellable timer = system.scheduler().scheduleOnce(ex.route.responseTimeout,
         () -> response.completeExceptionally(RESPONSE_TIMEOUT), dispatcher);
     response.whenComplete((r, failure) -> {
       timer.cancel();
       if (failure == null) {
-        onResponse(ex, target, r);
+        onResponse(ex, chosen, r);
       } else {
-        onFailure(ex, target, failure);
+        onFailure(ex, chosen, failure);
       }
     });
   }
@@ -347,7 +361,7 @@ final class ProxyHandler {
   private void onResponse(Exchange ex, UpstreamTarget target, HttpResponse response) {
     int status = response.status().intValue();
     boolean failed = status == 502 || status == 503 || status == 504;
-    target.requestFinished(failed);
+    target.requestFinished(ex.claim, failed, System.nanoTime() - ex.attemptStartNanos);
     RetryPolicy retries = ex.route.upstream.config.retries();
     if (failed && retries.retriesStatus(status) && canRetry(ex, retries)) {
       response.discardEntityBytes(system);
@@ -360,16 +374,16 @@ final class ProxyHandler {
   private void onFailure(Exchange ex, UpstreamTarget target, Throwable failure) {
     Throwable cause = unwrap(failure);
     if (cause instanceof TargetPool.QueueFullException) {
-      target.requestFinished(false);
+      target.requestAbandoned(ex.claim);
       ex.complete(ex.problem(Problem.overloaded(ex.route.upstream.config.name())).addHeader(RawHeader.create("Retry-After", "1")));
       return;
     }
     if (isSizeLimit(cause)) {
-      target.requestFinished(false);
+      target.requestAbandoned(ex.claim);
       ex.complete(ex.problem(Problem.bodyTooLarge(ex.route.maxBodyBytes)));
       return;
     }
-    target.requestFinished(true);
+    target.requestFinished(ex.claim, true, System.nanoTime() - ex.attemptStartNanos);
     RetryPolicy.Condition condition;
     Problem problem;
     String upstream = ex.route.upstream.config.name();
@@ -481,6 +495,9 @@ final class ProxyHandler {
     int attempts = 1;
     List<UpstreamTarget> tried = Collections.emptyList();
     Problem lastFailure;
+    /** The current attempt's claim on its target (ordinary, or a half-open probe's epoch) and start. */
+    long claim;
+    long attemptStartNanos;
     /** Set once the quotas admitted or refused the request; sent with every answer after that. */
     List<HttpHeader> rateLimitHeaders;
 

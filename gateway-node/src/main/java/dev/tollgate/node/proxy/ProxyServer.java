@@ -1,6 +1,7 @@
 package dev.tollgate.node.proxy;
 
 import dev.tollgate.cluster.quota.QuotaClient;
+import dev.tollgate.cluster.upstream.TargetBoard;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.node.identity.ApiKeyDirectory;
 import dev.tollgate.config.NodeSettings;
@@ -46,6 +47,7 @@ public final class ProxyServer {
   private final AtomicReference<CompiledConfig> config = new AtomicReference<>();
   private final ProxyHandler handler;
   private final ApiKeyDirectory directory;
+  private final TargetBoard board;
   private final SharedKillSwitch connections = KillSwitches.shared("proxy-connections");
   /** One stage for every connection: a GraphStage makes fresh state each time it is materialized. */
   private final HeadReadTimeout headReadTimeout;
@@ -56,20 +58,35 @@ public final class ProxyServer {
    *     the file's own; {@link ApiKeyDirectory#NONE} for none
    */
   public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial, QuotaClient quota,
-      ApiKeyDirectory directory) {
+      ApiKeyDirectory directory, TargetBoard board) {
     this.system = system;
     this.settings = settings;
     this.directory = directory;
+    this.board = board;
     this.pools = new TargetPools(system, settings.upstreamPool());
-    this.config.set(CompiledConfig.compile(initial, system, settings, pools, directory));
+    this.config.set(CompiledConfig.compile(initial, 0, settings, pools, directory, board));
     this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota);
     this.headReadTimeout = new HeadReadTimeout(settings.proxy().headerReadTimeout());
   }
 
-  /** Swaps in a new config version; requests in flight finish on the old one. */
-  public void apply(GatewayConfig next) {
-    CompiledConfig old = config.getAndSet(CompiledConfig.compile(next, system, settings, pools, directory));
+  /**
+   * Swaps in config version {@code version}; requests in flight finish on the old one.
+   *
+   * @param version the cluster store's number for it, 0 for a config given whole
+   */
+  public void apply(GatewayConfig next, long version) {
+    CompiledConfig old = config.getAndSet(CompiledConfig.compile(next, version, settings, pools, directory, board));
     old.close();
+  }
+
+  /** This node's side of the upstream guards: each target's health and breaker as this node sees them. */
+  public TargetBoard targets() {
+    return board;
+  }
+
+  /** The number of the config version in service (0 for the config the node started with). */
+  public long currentVersion() {
+    return config.get().version();
   }
 
   public GatewayConfig currentConfig() {

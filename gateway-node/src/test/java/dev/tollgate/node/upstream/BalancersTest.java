@@ -1,5 +1,6 @@
 package dev.tollgate.node.upstream;
 
+import dev.tollgate.cluster.upstream.TargetHealth;
 import static dev.tollgate.node.upstream.SampleTargets.balancer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -70,7 +71,7 @@ class BalancersTest {
             assertThat(target).as("thread %d pick %d", thread, i).isNotNull();
             target.requestStarted();
             counts.computeIfAbsent(target, x -> new AtomicLong()).incrementAndGet();
-            target.requestFinished(false);
+            target.requestFinished(TargetHealth.ORDINARY, false, 0);
           }
           return null;
         }));

@@ -1,5 +1,6 @@
 package dev.tollgate.node.upstream;
 
+import dev.tollgate.cluster.upstream.TargetHealth;
 import static dev.tollgate.node.upstream.SampleTargets.balancer;
 import static dev.tollgate.node.upstream.SampleTargets.count;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -53,7 +54,7 @@ class LeastRequestsBalancerTest {
     assertThat(List.of(first, second, third)).doesNotHaveDuplicates();
 
     third.requestStarted();
-    first.requestFinished(false);
+    first.requestFinished(TargetHealth.ORDINARY, false, 0);
     assertThat(balancer.pick(SampleRequest.ANY, List.of())).isSameAs(first);
   }
 

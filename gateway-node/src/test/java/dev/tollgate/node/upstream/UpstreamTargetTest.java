@@ -1,5 +1,6 @@
 package dev.tollgate.node.upstream;
 
+import dev.tollgate.cluster.upstream.TargetHealth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tollgate.config.PassiveHealthCheck;
@@ -27,7 +28,7 @@ class UpstreamTargetTest {
   void countsRequestsInFlight() {
     target.requestStarted();
     target.requestStarted();
-    target.requestFinished(false);
+    target.requestFinished(TargetHealth.ORDINARY, false, 0);
 
     assertThat(target.inFlight()).isEqualTo(1);
   }
@@ -52,7 +53,7 @@ class UpstreamTargetTest {
   void aSuccessBreaksTheFailureStreak() {
     fail(2);
     target.requestStarted();
-    target.requestFinished(false);
+    target.requestFinished(TargetHealth.ORDINARY, false, 0);
     fail(2);
 
     assertThat(target.isEjected()).isFalse();
@@ -87,36 +88,27 @@ class UpstreamTargetTest {
     UpstreamTarget unchecked = new UpstreamTarget("api", Target.http("10.0.0.2", 8080), PassiveHealthCheck.OFF, clock::get);
     for (int i = 0; i < 100; i++) {
       unchecked.requestStarted();
-      unchecked.requestFinished(true);
+      unchecked.requestFinished(TargetHealth.ORDINARY, true, 0);
     }
 
     assertThat(unchecked.isEjected()).isFalse();
   }
 
   @Test
-  void localStatusCombinesActiveProbesAndPassiveEjection() {
-    LocalUpstreamStatus status = new LocalUpstreamStatus();
-    assertThat(status.isAvailable(target)).isTrue();
-    assertThat(status.isHealthy(target)).isTrue();
+  void theGuardedStatusHonoursPassiveEjection() {
+    assertThat(UpstreamStatus.GUARDED.isAvailable(target)).isTrue();
 
-    status.markUnhealthy(target);
-    assertThat(status.isAvailable(target)).isFalse();
-    assertThat(status.isHealthy(target)).isFalse();
-
-    status.markHealthy(target);
     fail(3);
-    assertThat(status.isAvailable(target)).isFalse();
-    assertThat(status.isHealthy(target)).isTrue();
-    assertThat(UpstreamStatus.ALWAYS.isAvailable(target)).isFalse();
+    assertThat(UpstreamStatus.GUARDED.isAvailable(target)).isFalse();
 
     clock.addAndGet(EJECTION.toNanos());
-    assertThat(status.isAvailable(target)).isTrue();
+    assertThat(UpstreamStatus.GUARDED.isAvailable(target)).isTrue();
   }
 
   private void fail(int times) {
     for (int i = 0; i < times; i++) {
       target.requestStarted();
-      target.requestFinished(true);
+      target.requestFinished(TargetHealth.ORDINARY, true, 0);
     }
   }
 }
