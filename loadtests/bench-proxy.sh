@@ -8,6 +8,8 @@
 #   (g) tg-key     wrk -> Tollgate, a route that takes only an API key of the directory -> upstream
 #   (h) tg-jwt     wrk -> Tollgate, a route that takes only an RS256 bearer token -> upstream
 #   (i) tg-bearer  wrk -> Tollgate, the route of (f), sent tg-jwt's token (unchecked there): tg-jwt's baseline
+#   (j) tg-applying  wrk -> Tollgate as (c), while a new config version is applied every second
+#                  through the admin API (PUT /config; each version recompiled and swapped in)
 #   (d) pekko      wrk -> a bare Pekko HTTP server answering 1 KiB itself (the framework's ceiling)
 # on this machine, everything on 127.0.0.1. See loadtests/README.md.
 #
@@ -23,6 +25,7 @@
 #   SKIP_TOLLGATE [0]  1 = measure (a) and (b) only (no JVM at all)
 #   PROFILE_DIR [/tmp]  where --with-profile leaves its .jfr file
 #   KEEP_TMP [0]   1 = keep the temp dir (configs, logs, raw wrk output) after exit
+#   ONLY [all]     the targets to measure, such as ONLY="tollgate tg-applying" (ratios of others print n/a)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -384,12 +387,21 @@ run_wrk() {
   fi
 }
 
+# ratio A B: A / B to two places, or n/a when either was not measured (see ONLY)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
   if (NR == 0) { print "n/a"; exit }
   if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 TARGETS=(direct nginx)
-[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-quota tg-anon tg-key tg-bearer tg-jwt pekko)
+[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-jwt pekko)
+if [ -n "${ONLY:-}" ]; then
+  KEPT=()
+  for t in "${TARGETS[@]}"; do case " $ONLY " in *" $t "*) KEPT+=("$t") ;; esac; done
+  [ "${#KEPT[@]}" -gt 0 ] || die "ONLY=\"$ONLY\" names none of the targets: ${TARGETS[*]}"
+  TARGETS=("${KEPT[@]}")
+fi
 declare -A URL SPID RPS P50 P99 HDR
 URL[direct]="http://127.0.0.1:$UPSTREAM_PORT/";   SPID[direct]="$NGINX_UP_WORKER"
 URL[nginx]="http://127.0.0.1:$NGINX_PORT/";       SPID[nginx]="$NGINX_PROXY_WORKER"
@@ -400,6 +412,22 @@ for t in tg-anon tg-key tg-jwt; do URL[$t]="http://127.0.0.1:$TOLLGATE_PORT/${t#
 for t in "${TARGETS[@]}"; do HDR[$t]="$API_KEY_HEADER"; done
 HDR[tg-key]="${DIR_KEY_HEADER:-}"; HDR[tg-jwt]="${JWT_HEADER:-}"
 URL[tg-bearer]="${URL[tg-anon]}"; SPID[tg-bearer]="${TOLLGATE_PID:-0}"; HDR[tg-bearer]="${JWT_HEADER:-}"
+URL[tg-applying]="${URL[tollgate]}"; SPID[tg-applying]="${TOLLGATE_PID:-0}"
+APPLIED=0        # config versions applied by the tg-applying runs
+APPLY_FAILED=0   # applies the admin API did not answer with 200
+
+# apply_every_second SECONDS: PUTs the bench config once a second for SECONDS seconds (bounded), each
+# time with a new comment line, so that every PUT is a new version that the node compiles and swaps in.
+apply_every_second() {
+  local secs="$1" i code
+  for i in $(seq 1 "$secs"); do
+    code="$( { cat "$TG_CONFIG"; echo "# bench apply $i at $(date +%s.%N)"; } \
+      | curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X PUT -H 'Content-Type: application/yaml' \
+          --data-binary @- "$ADMIN/config" || true)"
+    if [ "$code" = 200 ]; then echo ok; else echo "failed $code"; fi
+    sleep 1
+  done
+}
 
 if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
   log "warm-up: ${WARMUP}s against Tollgate (not counted)"
@@ -419,7 +447,14 @@ TOTAL_ERRORS=0
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS: $t (${DURATION}s)"
-    if [ "${t#tg-}" != "$t" ] || [ "$t" = tollgate ]; then
+    if [ "$t" = tg-applying ]; then
+      apply_every_second "$DURATION" > "$TMP/applies-$round.txt" &
+      APPLIER=$!
+      run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss "${HDR[$t]}"
+      wait "$APPLIER" || true
+      APPLIED=$((APPLIED + $(grep -c '^ok' "$TMP/applies-$round.txt" || true)))
+      APPLY_FAILED=$((APPLY_FAILED + $(grep -c '^failed' "$TMP/applies-$round.txt" || true)))
+    elif [ "${t#tg-}" != "$t" ] || [ "$t" = tollgate ]; then
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss "${HDR[$t]}"
     else
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}"
@@ -448,15 +483,16 @@ for t in "${TARGETS[@]}"; do
   printf '%-10s %12.0f %9s %9s\n' "$t" "${MED[$t]}" "$(echo "${P50[$t]}" | median)" "$(echo "${P99[$t]}" | median)"
 done
 echo
-echo "nginx/direct throughput ratio (median of rounds): $(awk -v a="${MED[nginx]}" -v b="${MED[direct]}" 'BEGIN {printf "%.2f", a / b}')"
+echo "nginx/direct throughput ratio (median of rounds): $(ratio "${MED[nginx]:-}" "${MED[direct]:-}")"
 if [ "$SKIP_TOLLGATE" != 1 ]; then
-  echo "tollgate/nginx throughput ratio (median of rounds): $(awk -v a="${MED[tollgate]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
-  echo "bare pekko server/nginx proxy ratio (the framework's ceiling): $(awk -v a="${MED[pekko]}" -v b="${MED[nginx]}" 'BEGIN {printf "%.2f", a / b}')"
-  echo "tollgate/bare pekko server ratio: $(awk -v a="${MED[tollgate]}" -v b="${MED[pekko]}" 'BEGIN {printf "%.2f", a / b}')"
-  echo "tg-quota/tollgate throughput ratio, quota filter on/off (median of rounds): $(awk -v a="${MED[tg-quota]}" -v b="${MED[tollgate]}" 'BEGIN {printf "%.2f", a / b}')"
-  echo "tg-key/tg-anon throughput ratio, directory API key on/off (median of rounds): $(awk -v a="${MED[tg-key]}" -v b="${MED[tg-anon]}" 'BEGIN {printf "%.2f", a / b}')"
-  echo "tg-jwt/tg-bearer throughput ratio, RS256 JWT on/off, same requests (median of rounds): $(awk -v a="${MED[tg-jwt]}" -v b="${MED[tg-bearer]}" 'BEGIN {printf "%.2f", a / b}')"
-  echo "tg-jwt/tg-anon throughput ratio, RS256 JWT on/off, the token's bytes included (median of rounds): $(awk -v a="${MED[tg-jwt]}" -v b="${MED[tg-anon]}" 'BEGIN {printf "%.2f", a / b}')"
+  echo "tollgate/nginx throughput ratio (median of rounds): $(ratio "${MED[tollgate]:-}" "${MED[nginx]:-}")"
+  echo "bare pekko server/nginx proxy ratio (the framework's ceiling): $(ratio "${MED[pekko]:-}" "${MED[nginx]:-}")"
+  echo "tollgate/bare pekko server ratio: $(ratio "${MED[tollgate]:-}" "${MED[pekko]:-}")"
+  echo "tg-applying/tollgate throughput ratio, a config applied every second on/off (median of rounds): $(ratio "${MED[tg-applying]:-}" "${MED[tollgate]:-}") ($APPLIED versions applied, $APPLY_FAILED applies failed)"
+  echo "tg-quota/tollgate throughput ratio, quota filter on/off (median of rounds): $(ratio "${MED[tg-quota]:-}" "${MED[tollgate]:-}")"
+  echo "tg-key/tg-anon throughput ratio, directory API key on/off (median of rounds): $(ratio "${MED[tg-key]:-}" "${MED[tg-anon]:-}")"
+  echo "tg-jwt/tg-bearer throughput ratio, RS256 JWT on/off, same requests (median of rounds): $(ratio "${MED[tg-jwt]:-}" "${MED[tg-bearer]:-}")"
+  echo "tg-jwt/tg-anon throughput ratio, RS256 JWT on/off, the token's bytes included (median of rounds): $(ratio "${MED[tg-jwt]:-}" "${MED[tg-anon]:-}")"
   note=""
   case " $TOLLGATE_JAVA_OPTS " in *" -XX:+AlwaysPreTouch "*) note=" (AlwaysPreTouch: the whole heap is resident from start)" ;; esac
   printf 'tollgate RSS: idle %.1f MiB, max under load %.1f MiB%s\n' \
