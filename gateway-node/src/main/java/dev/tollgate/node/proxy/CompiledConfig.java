@@ -36,14 +36,18 @@ final class CompiledConfig implements AutoCloseable {
   private final GatewayConfig source;
   private final RouteTable<CompiledRoute> routes;
   private final long version;
+  /** Each upstream's targets as this version's balancers hold them, in the config's order. */
+  private final Map<String, List<UpstreamTarget>> targets;
   private final QuotaPolicy quotas;
   /** The consumer headers' names in lower case, removed from what clients send. */
   private final String consumerIdHeader;
   private final String consumerGroupsHeader;
 
-  private CompiledConfig(GatewayConfig source, long version, RouteTable<CompiledRoute> routes) {
+  private CompiledConfig(GatewayConfig source, long version, RouteTable<CompiledRoute> routes,
+      Map<String, List<UpstreamTarget>> targets) {
     this.source = source;
     this.version = version;
+    this.targets = targets;
     this.routes = routes;
     this.quotas = new QuotaPolicy(source);
     this.consumerIdHeader = source.consumerHeaders().id().toLowerCase(java.util.Locale.ROOT);
@@ -65,12 +69,14 @@ final class CompiledConfig implements AutoCloseable {
     }
     Map<String, TargetHealth> health = board.activate(version, specs);
     Map<String, UpstreamRuntime> upstreams = new HashMap<>();
+    Map<String, List<UpstreamTarget>> byUpstream = new java.util.LinkedHashMap<>();
     for (Upstream upstream : config.upstreams()) {
       List<UpstreamTarget> targets = new ArrayList<>();
       for (Target t : upstream.targets()) {
         targets.add(new UpstreamTarget(upstream.name(), t, upstream.passiveHealthCheck(),
             health.get(GuardSpec.id(upstream.name(), t.authority())), System::nanoTime));
       }
+      byUpstream.put(upstream.name(), List.copyOf(targets));
       upstreams.put(upstream.name(),
           new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, UpstreamStatus.GUARDED), pools));
     }
@@ -82,7 +88,7 @@ final class CompiledConfig implements AutoCloseable {
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy(),
             new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys, tokens, issuerPlans)));
-    return new CompiledConfig(config, version, table);
+    return new CompiledConfig(config, version, table, java.util.Collections.unmodifiableMap(byUpstream));
   }
 
   /** A verifier's issuer from the file's: the key source built, the algorithms named. */
@@ -111,6 +117,10 @@ final class CompiledConfig implements AutoCloseable {
 
   long version() {
     return version;
+  }
+
+  Map<String, List<UpstreamTarget>> targets() {
+    return targets;
   }
 
   RouteTable<CompiledRoute> routes() {

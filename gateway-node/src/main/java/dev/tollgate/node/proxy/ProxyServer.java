@@ -84,6 +84,14 @@ public final class ProxyServer {
     return board;
   }
 
+  /**
+   * Each upstream's targets in the config version in service, in the config's order: their
+   * requests in flight, this node's passive ejection and their guard's verdict.
+   */
+  public java.util.Map<String, List<dev.tollgate.node.upstream.UpstreamTarget>> upstreamTargets() {
+    return config.get().targets();
+  }
+
   /** The number of the config version in service (0 for the config the node started with). */
   public long currentVersion() {
     return config.get().version();
