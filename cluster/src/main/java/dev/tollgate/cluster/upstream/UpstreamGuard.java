@@ -412,7 +412,8 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     CircuitBreaker b = spec.breaker();
     switch (breaker) {
       case CLOSED -> {
-        if (m.calls() > 0) {
+        // A failure may come in the batch after its call's (see TargetHealth#drain).
+        if (m.calls() > 0 || m.failures() > 0) {
           long now = nanos.getAsLong() / 1_000_000;
           window.record(now, m.calls(), m.failures());
           if (b.enabled() && window.trips(now, b.minimumCalls(), b.failureRatePercent())) {
