@@ -287,6 +287,11 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     if (!b.enabled() && (breaker == Breaker.OPEN || breaker == Breaker.HALF_OPEN)) {
       close("the breaker was turned off in config version " + next.configVersion());
     }
+    if (previous == null && breaker == Breaker.OPEN) {
+      // Adopted open: its OpenElapsed may have come before this first spec (a node's permit ask
+      // started the guard) and been dropped, which would leave the breaker open for good.
+      timers.startSingleTimer(new OpenElapsed(epoch), Duration.ofMillis(Math.max(0, openUntil - clock.millis())));
+    }
     if (previous == null || !previous.probe().equals(next.probe()) || !previous.url().equals(next.url())) {
       startProbing(next.probe());
     }
