@@ -193,19 +193,25 @@ public final class TargetHealth {
     long bad = 0;
     long[] probe;
     while ((probe = probeOutcomes.poll()) != null) {
-      if (probe[0] != probeEpoch && probeEpoch != 0) {
-        // Probes of an older epoch are void; the newest epoch's are reported.
+      // Probes of an older epoch are void; the newest epoch's are reported, also when a slow probe
+      // of an older epoch ended after one of the newest.
+      if (probe[0] < probeEpoch) {
+        continue;
+      }
+      if (probe[0] > probeEpoch) {
+        probeEpoch = probe[0];
         ok = 0;
         bad = 0;
       }
-      probeEpoch = probe[0];
       if (probe[1] == 1) {
         ok++;
       } else {
         bad++;
       }
     }
-    if (c == 0 && probeEpoch == 0) {
+    // The three sums are not read at one instant: a call that ends while they are read may have its
+    // failure or latency in this batch and its call in the next, so a batch without calls still counts.
+    if (c == 0 && f == 0 && l == 0 && probeEpoch == 0) {
       return null;
     }
     return new UpstreamGuard.Outcomes(node, c, f, l, probeEpoch, ok, bad);

@@ -287,6 +287,11 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     if (!b.enabled() && (breaker == Breaker.OPEN || breaker == Breaker.HALF_OPEN)) {
       close("the breaker was turned off in config version " + next.configVersion());
     }
+    if (previous == null && breaker == Breaker.OPEN) {
+      // Adopted open: its OpenElapsed may have come before this first spec (a node's permit ask
+      // started the guard) and been dropped, which would leave the breaker open for good.
+      timers.startSingleTimer(new OpenElapsed(epoch), Duration.ofMillis(Math.max(0, openUntil - clock.millis())));
+    }
     if (previous == null || !previous.probe().equals(next.probe()) || !previous.url().equals(next.url())) {
       startProbing(next.probe());
     }
@@ -412,7 +417,8 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     CircuitBreaker b = spec.breaker();
     switch (breaker) {
       case CLOSED -> {
-        if (m.calls() > 0) {
+        // A failure may come in the batch after its call's (see TargetHealth#drain).
+        if (m.calls() > 0 || m.failures() > 0) {
           long now = nanos.getAsLong() / 1_000_000;
           window.record(now, m.calls(), m.failures());
           if (b.enabled() && window.trips(now, b.minimumCalls(), b.failureRatePercent())) {
