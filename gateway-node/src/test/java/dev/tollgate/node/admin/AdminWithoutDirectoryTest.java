@@ -100,6 +100,10 @@ class AdminWithoutDirectoryTest {
           .isEqualTo(json("{\"id\": \"filed\", \"plan\": null, \"groups\": [], \"source\": \"config\"}"));
       assertThat(api.handle(HttpRequest.GET("/consumers/other")).toCompletableFuture().join().status().intValue())
           .isEqualTo(503);
+      var noCluster = api.handle(HttpRequest.GET("/cluster")).toCompletableFuture().join();
+      assertThat(noCluster.status().intValue()).as("an admin API given no cluster").isEqualTo(503);
+      assertThat(json(noCluster.entity().toStrict(5000, mat).toCompletableFuture().join().getData().utf8String())
+          .path("type").asText()).isEqualTo("urn:tollgate:problem:cluster-unavailable");
     } finally {
       kit.shutdownTestKit();
     }
