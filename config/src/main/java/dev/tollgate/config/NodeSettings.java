@@ -2,6 +2,7 @@ package dev.tollgate.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -102,7 +103,8 @@ public record NodeSettings(
   }
 
   /**
-   * The admin API listener, which manages the directory's consumers and API keys.
+   * The admin API listener, which manages the directory's consumers and API keys and the cluster's
+   * config, and shows the cluster and consumers' usage.
    *
    * <p>Invariant: off loopback, a token is required. An admin API that anyone on the network can
    * reach without one could hand out keys to every route, so such settings cannot be made.
@@ -110,31 +112,100 @@ public record NodeSettings(
    * @param host the address to bind; {@code localhost} and {@code 127.x.x.x} / {@code ::1} literals
    *     are loopback, every other host (names included) needs a token
    * @param port its port; 0 picks a free one
-   * @param token the bearer token every request must carry; empty means none (loopback only)
+   * @param token a bearer token requests may carry, named {@value #TOKEN_NAME}; empty means none
+   * @param tokens more bearer tokens by name ({@code tollgate.admin.tokens}); the history of the
+   *     cluster's config says which name applied each version. No two names share a token
+   * @param clusterTimeout how long the admin API waits for an answer from the cluster (shard
+   *     regions, quota entities)
    */
-  public record Admin(String host, int port, String token) {
+  public record Admin(String host, int port, String token, Map<String, String> tokens, Duration clusterTimeout) {
 
     /** Printable ASCII without spaces, as an {@code Authorization} header carries it. */
     public static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[!-~]{16,}");
 
     static final String TOKEN_EXPECTED = "empty, or at least 16 printable ASCII characters without spaces";
+    static final String NAMED_TOKEN_EXPECTED = "at least 16 printable ASCII characters without spaces";
+
+    /** A token's name: a HOCON key without quotes or dots, and never a secret. */
+    public static final java.util.regex.Pattern TOKEN_NAME_PATTERN = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+
+    static final String TOKEN_NAME_EXPECTED = "a name of 1 to 64 letters, digits, '_' or '-', starting with a letter or digit";
+
+    /** The name of {@code tollgate.admin.token}. */
+    public static final String TOKEN_NAME = "admin";
+
+    /** What the config history says applied a version when no token is required (loopback). */
+    public static final String NO_TOKEN_NAME = "admin-api";
+
+    public static final Duration DEFAULT_CLUSTER_TIMEOUT = Duration.ofSeconds(5);
 
     public Admin {
       Objects.requireNonNull(host, "host");
       Objects.requireNonNull(token, "token");
+      Objects.requireNonNull(clusterTimeout, "clusterTimeout");
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("port out of range: " + port);
       }
       if (!token.isEmpty() && !TOKEN.matcher(token).matches()) {
         throw new IllegalArgumentException("tollgate.admin.token: (hidden) (expected: " + TOKEN_EXPECTED + ")");
       }
-      if (token.isEmpty() && !isLoopback(host)) {
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      if (!token.isEmpty()) {
+        seen.add(token);
+      }
+      for (Map.Entry<String, String> e : Objects.requireNonNull(tokens, "tokens").entrySet()) {
+        String problem = tokenNameProblem(e.getKey());
+        if (problem != null) {
+          throw new IllegalArgumentException("tollgate.admin.tokens: \"" + e.getKey() + "\" (expected: " + problem + ")");
+        }
+        if (!TOKEN.matcher(e.getValue()).matches()) {
+          throw new IllegalArgumentException("tollgate.admin.tokens." + e.getKey() + ": (hidden) (expected: "
+              + NAMED_TOKEN_EXPECTED + ")");
+        }
+        if (!seen.add(e.getValue())) {
+          throw new IllegalArgumentException("tollgate.admin.tokens." + e.getKey() + ": (hidden) (expected: a token"
+              + " of this name alone; another name has the same one)");
+        }
+      }
+      tokens = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(tokens));
+      if (clusterTimeout.isNegative() || clusterTimeout.isZero()) {
+        throw new IllegalArgumentException("tollgate.admin.cluster-timeout: " + clusterTimeout
+            + " (expected: a positive duration)");
+      }
+      if (token.isEmpty() && tokens.isEmpty() && !isLoopback(host)) {
         throw new IllegalArgumentException("tollgate.admin.token: " + missingToken(host, ""));
       }
     }
 
+    /** A single token, no named ones, the default cluster timeout. */
+    public Admin(String host, int port, String token) {
+      this(host, port, token, Map.of(), DEFAULT_CLUSTER_TIMEOUT);
+    }
+
+    /** What is wrong with {@code name} as a token's name, or null if nothing is. */
+    static String tokenNameProblem(String name) {
+      if (!TOKEN_NAME_PATTERN.matcher(name).matches()) {
+        return TOKEN_NAME_EXPECTED;
+      }
+      if (name.equals(TOKEN_NAME) || name.equals(NO_TOKEN_NAME)) {
+        return "a name other than " + TOKEN_NAME + " (the name of tollgate.admin.token) and " + NO_TOKEN_NAME
+            + " (what the config history says when no token is required)";
+      }
+      return null;
+    }
+
     public boolean requiresToken() {
-      return !token.isEmpty();
+      return !token.isEmpty() || !tokens.isEmpty();
+    }
+
+    /** Every token by its name: {@code tollgate.admin.token} as {@value #TOKEN_NAME}, then the named ones. */
+    public Map<String, String> namedTokens() {
+      Map<String, String> all = new java.util.LinkedHashMap<>();
+      if (!token.isEmpty()) {
+        all.put(TOKEN_NAME, token);
+      }
+      all.putAll(tokens);
+      return java.util.Collections.unmodifiableMap(all);
     }
 
     /** Whether {@code host} names the loopback interface; decided without a DNS lookup. */
@@ -171,24 +242,34 @@ public record NodeSettings(
     static String missingToken(String host, String from) {
       return "empty, but tollgate.admin.host \"" + host + "\"" + from + " is not a loopback address (expected: a token of at"
           + " least 16 printable ASCII characters without spaces, which admin requests then carry as"
-          + " Authorization: Bearer <token>; or a loopback tollgate.admin.host such as \"127.0.0.1\")";
+          + " Authorization: Bearer <token>, or named tokens in tollgate.admin.tokens; or a loopback"
+          + " tollgate.admin.host such as \"127.0.0.1\")";
     }
 
     public Admin withHost(String h) {
-      return new Admin(h, port, token);
+      return new Admin(h, port, token, tokens, clusterTimeout);
     }
 
     public Admin withPort(int p) {
-      return new Admin(host, p, token);
+      return new Admin(host, p, token, tokens, clusterTimeout);
     }
 
     public Admin withToken(String t) {
-      return new Admin(host, port, t);
+      return new Admin(host, port, t, tokens, clusterTimeout);
+    }
+
+    public Admin withTokens(Map<String, String> t) {
+      return new Admin(host, port, token, t, clusterTimeout);
+    }
+
+    public Admin withClusterTimeout(Duration d) {
+      return new Admin(host, port, token, tokens, d);
     }
 
     @Override
     public String toString() {
-      return "Admin[host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "none" : "(hidden)") + "]";
+      return "Admin[host=" + host + ", port=" + port + ", token=" + (token.isEmpty() ? "none" : "(hidden)")
+          + ", tokens=" + tokens.keySet() + " (hidden), clusterTimeout=" + clusterTimeout + "]";
     }
   }
 

@@ -43,6 +43,14 @@ public final class NodeSettingsLoader {
    * comment and silently cut the rest off, and errors must not show them.
    */
   private static final Set<String> SECRETS = Set.of("tollgate.admin.token");
+  /**
+   * Settings that are maps of names the user chooses: their keys are not checked against {@code
+   * reference.conf}, and their variables hold {@code name=value} entries.
+   */
+  private static final Set<String> MAPS = Set.of("tollgate.admin.tokens");
+  private static final String TOKENS = "tollgate.admin.tokens";
+  private static final String TOKENS_VARIABLE_EXPECTED = "name=token entries separated by commas or spaces, such as"
+      + " \"ci=<token>,ops-alice=<token>\" (a token given here cannot hold a comma)";
 
   private NodeSettingsLoader() {}
 
@@ -104,6 +112,8 @@ public final class NodeSettingsLoader {
       String path = ROOT + "." + e.getKey();
       out.put(environmentVariable(path), path);
     }
+    // A map that is empty by default has no entries of its own.
+    MAPS.forEach(path -> out.put(environmentVariable(path), path));
     return out;
   }
 
@@ -138,6 +148,10 @@ public final class NodeSettingsLoader {
       String value = env.get(var.getKey());
       if (value != null) {
         String origin = "environment variable " + var.getKey();
+        if (var.getValue().equals(TOKENS)) {
+          fromEnv = fromEnv.withValue(TOKENS, namedTokens(value, origin, errors));
+          continue;
+        }
         fromEnv = fromEnv.withValue(var.getValue(), SECRETS.contains(var.getValue())
             ? ConfigValueFactory.fromAnyRef(value, origin) : parseValue(value, origin));
       }
@@ -151,6 +165,30 @@ public final class NodeSettingsLoader {
     Config fromProps = ConfigFactory.parseProperties(props,
         ConfigParseOptions.defaults().setOriginDescription("system properties"));
     return fromProps.withFallback(fromEnv).withFallback(file);
+  }
+
+  /**
+   * {@code TOLLGATE_ADMIN_TOKENS}: {@code name=token} entries separated by commas or white space,
+   * taken as they are (not as HOCON, where {@code #} would start a comment). Entries that are not
+   * {@code name=token} are errors that show no token; the names and tokens themselves are checked
+   * with the other settings.
+   */
+  private static ConfigValue namedTokens(String text, String origin, List<ConfigError> errors) {
+    Map<String, String> tokens = new TreeMap<>();
+    String[] entries = text.strip().isEmpty() ? new String[0] : text.strip().split("[,\\s]+");
+    for (int i = 0; i < entries.length; i++) {
+      String entry = entries[i];
+      int eq = entry.indexOf('=');
+      String where = "entry " + (i + 1) + " of " + entries.length;
+      if (eq <= 0) {
+        errors.add(new ConfigError(TOKENS, "(hidden) (expected: " + TOKENS_VARIABLE_EXPECTED + "; " + where
+            + " has no name before '=') from " + origin));
+      } else if (tokens.put(entry.substring(0, eq), entry.substring(eq + 1)) != null) {
+        errors.add(new ConfigError(TOKENS, "(hidden) (expected: " + TOKENS_VARIABLE_EXPECTED + "; " + where
+            + " names " + entry.substring(0, eq) + " again) from " + origin));
+      }
+    }
+    return ConfigValueFactory.fromMap(tokens, origin);
   }
 
   /** A variable's text read as a HOCON value (a number, a size, a list...), else as a plain string. */
@@ -173,11 +211,13 @@ public final class NodeSettingsLoader {
     }
     Set<String> known = new TreeSet<>();
     reference.getConfig(ROOT).entrySet().forEach(e -> known.add(ROOT + "." + e.getKey()));
+    known.addAll(MAPS);
     for (Map.Entry<String, ConfigValue> e : merged.getConfig(ROOT).entrySet()) {
       String path = ROOT + "." + e.getKey();
       // "a.list.0" is how properties and variables spell a list element of setting "a.list".
       boolean element = known.stream().anyMatch(k -> path.startsWith(k + ".") && path.substring(k.length() + 1).matches("[0-9]+"));
-      if (!known.contains(path) && !element) {
+      boolean named = MAPS.stream().anyMatch(m -> path.startsWith(m + "."));
+      if (!known.contains(path) && !element && !named) {
         String hint = DidYouMean.closest(path, known).map(s -> "; did you mean " + s + "?").orElse("");
         errors.add(new ConfigError(path, "unknown setting (from " + e.getValue().origin().description() + hint + ")"));
       }
@@ -238,15 +278,64 @@ public final class NodeSettingsLoader {
     int port = r.read("tollgate.admin.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8081);
     int errorsBefore = r.errors.size();
     String token = r.readSecret("tollgate.admin.token", NodeSettings.Admin.TOKEN_EXPECTED, r::adminToken, "");
+    Map<String, String> tokens = namedTokens(r, token);
     boolean tokenRead = r.errors.size() == errorsBefore;
-    if (token.isEmpty() && !NodeSettings.Admin.isLoopback(host)) {
+    Duration clusterTimeout = r.read("tollgate.admin.cluster-timeout", "a positive duration such as 5s",
+        r::positiveDuration, NodeSettings.Admin.DEFAULT_CLUSTER_TIMEOUT);
+    if (token.isEmpty() && tokens.isEmpty() && !NodeSettings.Admin.isLoopback(host)) {
       if (tokenRead) {
         r.errors.add(new ConfigError("tollgate.admin.token",
             NodeSettings.Admin.missingToken(host, r.from("tollgate.admin.host"))));
       }
       host = "127.0.0.1"; // a stand-in, so that the other settings are still checked
     }
-    return new NodeSettings.Admin(host, port, token);
+    return new NodeSettings.Admin(host, port, token, tokens, clusterTimeout);
+  }
+
+  /**
+   * {@code tollgate.admin.tokens}: names and tokens, each name and token checked; the bad ones are
+   * reported (never showing a token) and left out.
+   */
+  private static Map<String, String> namedTokens(Reader r, String token) {
+    Map<String, String> tokens = new TreeMap<>();
+    if (!r.config.hasPath(TOKENS)) {
+      return tokens;
+    }
+    ConfigValue value = r.config.getValue(TOKENS);
+    if (!(value instanceof com.typesafe.config.ConfigObject object)) {
+      r.errors.add(new ConfigError(TOKENS, "(hidden) (expected: names and their tokens, such as tokens { ci = \"...\" })"
+          + r.from(TOKENS)));
+      return tokens;
+    }
+    Map<String, String> owners = new TreeMap<>();
+    if (!token.isEmpty()) {
+      owners.put(token, "tollgate.admin.token");
+    }
+    for (Map.Entry<String, ConfigValue> e : new TreeMap<>(object).entrySet()) {
+      String name = e.getKey();
+      String path = TOKENS + "." + (NodeSettings.Admin.TOKEN_NAME_PATTERN.matcher(name).matches() ? name : "\"" + name + "\"");
+      String from = " from " + Reader.origin(e.getValue());
+      String nameProblem = NodeSettings.Admin.tokenNameProblem(name);
+      if (nameProblem != null) {
+        r.errors.add(new ConfigError(path, "a token's name (expected: " + nameProblem + ")" + from));
+      } else if (e.getValue().valueType() != ConfigValueType.STRING) {
+        r.errors.add(new ConfigError(path, "(hidden) (expected: a quoted string of "
+            + NodeSettings.Admin.NAMED_TOKEN_EXPECTED + (e.getValue().valueType() == ConfigValueType.OBJECT
+                ? "; a name holds no '.'" : "") + ")" + from));
+      } else {
+        String t = (String) e.getValue().unwrapped();
+        String owner = owners.putIfAbsent(t, path);
+        if (!NodeSettings.Admin.TOKEN.matcher(t).matches()) {
+          r.errors.add(new ConfigError(path, "(hidden) (expected: " + NodeSettings.Admin.NAMED_TOKEN_EXPECTED + ")" + from));
+        } else if (owner != null) {
+          r.errors.add(new ConfigError(path, "(hidden) (expected: a token of this name alone; " + owner
+              + " has the same one)" + from));
+        } else {
+          tokens.put(name, t);
+        }
+      }
+    }
+    return tokens;
   }
 
   /** Reads settings one by one, turning every bad value into an error and a stand-in default. */
@@ -285,7 +374,7 @@ public final class NodeSettingsLoader {
     }
 
     /** Where a value came from; a variable's text has no line numbers worth showing. */
-    private static String origin(ConfigValue value) {
+    static String origin(ConfigValue value) {
       String d = value.origin().description();
       return d.startsWith("environment variable") ? d.replaceFirst(": \\d+$", "") : d;
     }

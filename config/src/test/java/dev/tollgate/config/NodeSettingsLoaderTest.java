@@ -64,7 +64,8 @@ class NodeSettingsLoaderTest {
     assertThat(errors).containsExactly("tollgate.admin.token: empty, but tollgate.admin.host \"0.0.0.0\" from"
         + " environment variable TOLLGATE_ADMIN_HOST is not a loopback address (expected: a token of at least 16"
         + " printable ASCII characters without spaces, which admin requests then carry as Authorization: Bearer"
-        + " <token>; or a loopback tollgate.admin.host such as \"127.0.0.1\")");
+        + " <token>, or named tokens in tollgate.admin.tokens; or a loopback tollgate.admin.host such as"
+        + " \"127.0.0.1\")");
     // Host names count as off loopback, except localhost: the check asks no DNS.
     assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(),
         props("tollgate.admin.host", "admin.internal")))).singleElement().asString().startsWith("tollgate.admin.token: empty");
@@ -101,6 +102,101 @@ class NodeSettingsLoaderTest {
         "tollgate.admin.token: (hidden) (expected: empty, or at least 16 printable ASCII characters without spaces)"
             + " from environment variable TOLLGATE_ADMIN_TOKEN");
     assertThat(String.join("\n", errors)).doesNotContain("short one");
+  }
+
+  @Test
+  void namedAdminTokensComeFromTheFileTheEnvironmentAndPropertiesMergedNameByName(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("node.conf");
+    Files.writeString(file, """
+        tollgate.admin {
+          host = "0.0.0.0"
+          tokens { ops-alice = "alice-token-0123456789", ci = "overridden-0123456789" }
+        }
+        """);
+    // Taken as it is: '#' starts no comment, '=' after the first belongs to the token.
+    String ci = "ci#token=0123456789";
+    NodeSettings s = NodeSettingsLoader.load(Optional.of(file),
+        Map.of("TOLLGATE_ADMIN_TOKENS", " ci=" + ci + ", deploy_2=deploy-token-0123456789 "),
+        props("tollgate.admin.tokens.from-props", "props-token-0123456789"));
+    assertThat(s.admin().token()).isEmpty();
+    assertThat(s.admin().requiresToken()).as("named tokens alone allow a host off loopback").isTrue();
+    assertThat(s.admin().tokens()).containsExactly(Map.entry("ci", ci), Map.entry("deploy_2", "deploy-token-0123456789"),
+        Map.entry("from-props", "props-token-0123456789"), Map.entry("ops-alice", "alice-token-0123456789"));
+    assertThat(s.admin().clusterTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(s.toString()).doesNotContain("0123456789").contains("tokens=[ci, deploy_2, from-props, ops-alice] (hidden)");
+
+    NodeSettings both = NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_ADMIN_TOKEN", "single-token-0123456789",
+        "TOLLGATE_ADMIN_TOKENS", "ci=" + ci, "TOLLGATE_ADMIN_CLUSTER_TIMEOUT", "2s"), new Properties());
+    assertThat(both.admin().namedTokens()).containsExactly(Map.entry("admin", "single-token-0123456789"), Map.entry("ci", ci));
+    assertThat(both.admin().clusterTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(NodeSettingsLoader.unknownEnvironmentVariables(Map.of("TOLLGATE_ADMIN_TOKENS", "x"))).isEmpty();
+    assertThat(NodeSettingsLoader.defaults().admin().tokens()).isEmpty();
+  }
+
+  @Test
+  void badNamedAdminTokensAreReportedWithoutShowingThem(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("node.conf");
+    Files.writeString(file, """
+        tollgate.admin {
+          token = "single-token-0123456789"
+          cluster-timeout = 0s
+          tokens {
+            short = "secret-short"
+            "with space" = "spaced-name-token-0123456789"
+            admin = "reserved-token-0123456789"
+            same-as-single = "single-token-0123456789"
+            first = "shared-token-0123456789"
+            second = "shared-token-0123456789"
+            number = 12345678901234567
+            ops.alice = "dotted-token-0123456789"
+          }
+        }
+        """);
+    List<String> fromFile = errors(() -> NodeSettingsLoader.load(Optional.of(file), Map.of(), new Properties()));
+    String at = " from " + file + ": ";
+    assertThat(fromFile).hasSize(8);
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.short: (hidden) (expected: at"
+        + " least 16 printable ASCII characters without spaces)" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.\"with space\": a token's name"
+        + " (expected: a name of 1 to 64 letters, digits, '_' or '-', starting with a letter or digit)" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.admin: a token's name (expected:"
+        + " a name other than admin (the name of tollgate.admin.token) and admin-api (what the config history says when"
+        + " no token is required))" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.same-as-single: (hidden)"
+        + " (expected: a token of this name alone; tollgate.admin.token has the same one)" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.second: (hidden) (expected: a"
+        + " token of this name alone; tollgate.admin.tokens.first has the same one)" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.number: (hidden) (expected: a"
+        + " quoted string of at least 16 printable ASCII characters without spaces)" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.tokens.ops: (hidden) (expected: a"
+        + " quoted string of at least 16 printable ASCII characters without spaces; a name holds no '.')" + at));
+    assertThat(fromFile).anySatisfy(e -> assertThat(e).startsWith("tollgate.admin.cluster-timeout: \"0s\"")
+        .as("the other settings are still checked"));
+    for (String secret : List.of("secret-short", "spaced-name", "reserved-token", "single-token", "shared-token",
+        "12345678901234567", "dotted-token")) {
+      assertThat(String.join("\n", fromFile)).doesNotContain(secret);
+    }
+
+    List<String> fromEnv = errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_ADMIN_TOKENS", "ci=ci-token-0123456789,with,comma-0123456789 ci=again-token-0123456789",
+            "TOLLGATE_ADMIN_HOST", "0.0.0.0"), new Properties()));
+    assertThat(fromEnv).containsExactly(
+        "tollgate.admin.tokens: (hidden) (expected: name=token entries separated by commas or spaces, such as"
+            + " \"ci=<token>,ops-alice=<token>\" (a token given here cannot hold a comma); entry 2 of 4 has no name"
+            + " before '=') from environment variable TOLLGATE_ADMIN_TOKENS",
+        "tollgate.admin.tokens: (hidden) (expected: name=token entries separated by commas or spaces, such as"
+            + " \"ci=<token>,ops-alice=<token>\" (a token given here cannot hold a comma); entry 3 of 4 has no name"
+            + " before '=') from environment variable TOLLGATE_ADMIN_TOKENS",
+        "tollgate.admin.tokens: (hidden) (expected: name=token entries separated by commas or spaces, such as"
+            + " \"ci=<token>,ops-alice=<token>\" (a token given here cannot hold a comma); entry 4 of 4 names ci"
+            + " again) from environment variable TOLLGATE_ADMIN_TOKENS");
+    assertThat(String.join("\n", fromEnv)).doesNotContain("0123456789");
+    // The record refuses such tokens too, however they are made.
+    NodeSettings.Admin admin = NodeSettingsLoader.defaults().admin();
+    assertThatThrownBy(() -> admin.withTokens(Map.of("ci", "short"))).hasMessage(
+        "tollgate.admin.tokens.ci: (hidden) (expected: at least 16 printable ASCII characters without spaces)");
+    assertThatThrownBy(() -> admin.withTokens(Map.of("admin-api", "long-enough-0123456789")))
+        .hasMessageStartingWith("tollgate.admin.tokens: \"admin-api\" (expected: a name other than admin");
   }
 
   @Test
@@ -151,9 +247,10 @@ class NodeSettingsLoaderTest {
     Map<String, String> vars = NodeSettingsLoader.environmentVariables();
     assertThat(vars).containsEntry("TOLLGATE_PROXY_PORT", "tollgate.proxy.port")
         .containsEntry("TOLLGATE_PROXY_MAX_BODY", "tollgate.proxy.max-body")
-        .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections");
+        .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections")
+        .containsEntry("TOLLGATE_ADMIN_TOKENS", "tollgate.admin.tokens");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(32);
+    assertThat(vars).hasSize(34);
   }
 
   @Test

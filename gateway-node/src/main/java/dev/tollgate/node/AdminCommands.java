@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * The commands that talk to a running node's admin API: {@code apply}, {@code status},
- * {@code versions} and {@code rollback}. They print for a terminal and exit 0 on success, 1 when the
+ * The commands that talk to a running node's admin API: {@code apply}, {@code status} (the config
+ * version, the cluster's members and shards), {@code versions} and {@code rollback}. They print for a terminal and exit 0 on success, 1 when the
  * API refused or could not be reached.
  */
 final class AdminCommands {
@@ -152,15 +153,60 @@ final class AdminCommands {
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true, description = "Shows the cluster's current config version.")
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Shows the cluster's current config version, and its members with their shards, as this node sees them.")
   static final class Status implements Callable<Integer> {
     @Mixin
     AdminOptions api = new AdminOptions();
 
     @Override
     public Integer call() throws Exception {
-      return api.call("GET", "/config", null, null, current -> api.out.println("Config: " + describe(current)));
+      HttpResponse<String> config = api.send("GET", "/config", null, null);
+      if (config == null) {
+        return 1;
+      }
+      int code = 0;
+      if (config.statusCode() == 200) {
+        api.out.println("Config: " + describe(parse(config.body())));
+      } else {
+        code = api.refused(config);
+      }
+      return Math.max(code, api.call("GET", "/cluster", null, null, view -> printCluster(api.out, view)));
     }
+  }
+
+  /** {@code GET /cluster} for a terminal: one line per member, with its shards and entities per entity type. */
+  static void printCluster(PrintStream out, JsonNode view) {
+    JsonNode members = view.path("members");
+    out.println("Cluster: " + members.size() + (members.size() == 1 ? " member" : " members") + ", as "
+        + text(view, "self", "?") + " sees it; leader " + text(view, "leader", "none") + ", oldest "
+        + text(view, "oldest", "none"));
+    int width = "MEMBER".length();
+    for (JsonNode m : members) {
+      width = Math.max(width, text(m, "address", "").length() + 2);
+    }
+    String row = "  %-" + width + "s  %-20s  %-9s  %-16s  %s%n";
+    out.printf(row, "MEMBER", "STATUS", "REACHABLE", "ROLES", "SHARDS");
+    for (JsonNode m : members) {
+      List<String> roles = new java.util.ArrayList<>();
+      m.path("roles").forEach(r -> roles.add(r.asText()));
+      List<String> shards = new java.util.ArrayList<>();
+      m.path("sharding").properties().forEach(e -> {
+        JsonNode t = e.getValue();
+        shards.add(t.path("answered").asBoolean()
+            ? e.getKey() + " " + count(t.path("shards").asLong(), "shard") + ", " + count(t.path("entities").asLong(), "entity")
+                + (t.path("shards_unanswered").asLong() > 0 ? " (" + t.path("shards_unanswered").asLong() + " shards silent)" : "")
+            : e.getKey() + ": " + text(t, "reason", "no answer"));
+      });
+      out.printf(row, text(m, "address", "?") + (m.path("self").asBoolean() ? " *" : ""), text(m, "status", "?")
+          + (m.path("leader").asBoolean() ? ", leader" : "") + (m.path("oldest").asBoolean() ? ", oldest" : ""),
+          m.path("reachable").asBoolean() ? "yes" : "NO", String.join(",", roles), String.join("; ", shards));
+    }
+    out.println("  (* this node)");
+  }
+
+  private static String count(long n, String what) {
+    return n + " " + (n == 1 ? what : what.equals("entity") ? "entities" : what + "s");
   }
 
   @Command(name = "versions", mixinStandardHelpOptions = true, description = "Lists every config version, oldest first.")

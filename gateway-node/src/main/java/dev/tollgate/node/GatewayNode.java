@@ -127,7 +127,7 @@ public final class GatewayNode {
         .thenCompose(ready -> seed.map(s -> ClusterConfig.start(system, proxy, store.get(), s))
             .orElse(CompletableFuture.completedFuture(null)))
         .thenCompose(ready -> proxy.start())
-        .thenCompose(address -> startAdmin(system, settings, proxy, directory, store)
+        .thenCompose(address -> startAdmin(system, settings, proxy, directory, store, entities)
             .thenApply(admin -> new GatewayNode(system, proxy, quota, address, settings, directory, admin)))
         .exceptionallyCompose(e -> {
           quota.close();
@@ -162,9 +162,11 @@ public final class GatewayNode {
    */
   private static CompletionStage<Optional<AdminServer>> startAdmin(ActorSystem<Void> system, NodeSettings settings,
       ProxyServer proxy, Optional<CredentialDirectory> directory,
-      Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store) {
+      Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store,
+      ShardedQuotaEntities entities) {
     NodeSettings.Admin a = settings.admin();
-    return AdminServer.start(system, a, settings.proxy().requestIdHeader(), proxy::currentConfig, directory, store)
+    return AdminServer.start(system, a, settings.proxy().requestIdHeader(), proxy::currentConfig, directory, store,
+        entities)
         .handle((server, failure) -> {
           if (failure != null) {
             log.error("The admin API did not bind on {}:{} ({}); this node runs without it", a.host(), a.port(),

@@ -66,6 +66,11 @@ class AdminCommandsTest {
       Result status = run("status", "--admin", admin);
       assertThat(status.code()).isZero();
       assertThat(status.out()).contains("Config: version 1, applied ", " by seed:gateway.yaml, digest ");
+      String self = org.apache.pekko.cluster.typed.Cluster.get(node.system()).selfMember().address().toString();
+      assertThat(status.out()).contains("Cluster: 1 member, as " + self + " sees it; leader " + self + ", oldest " + self);
+      assertThat(status.out().lines().filter(l -> l.startsWith("  " + self + " *")))
+          .singleElement().asString().matches("  \\S+ \\*  +Up, leader, oldest +yes +dc-default +ConsumerQuota [0-9]+ shards?,"
+              + " [0-9]+ entit(y|ies)");
 
       Result refused = run("apply", "-f", bad.toString(), "--admin", admin);
       assertThat(refused.code()).isEqualTo(1);

@@ -49,7 +49,7 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   private static final Logger LOG = LoggerFactory.getLogger(ConsumerQuota.class);
 
   /** What the entity is asked. */
-  public sealed interface Command extends CborSerializable permits Acquire, Release, Stop {}
+  public sealed interface Command extends CborSerializable permits Acquire, Release, GetUsage, Stop {}
 
   /**
    * One limit's part of a request: return what the node's lease did not use (when {@code
@@ -124,6 +124,48 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     public Release {
       Objects.requireNonNull(node, "node");
       asks = List.copyOf(asks);
+    }
+  }
+
+  /**
+   * Reads the books of some limits as they stand, for the admin API. Read-only: it grants, returns,
+   * expires and stores nothing, and leaves every book as it was; a limit whose book the entity has
+   * not opened reads as a fresh book would start (a whole window, a full bucket).
+   */
+  public record GetUsage(List<LimitSpec> limits, ActorRef<Usage> replyTo) implements Command {
+
+    public GetUsage {
+      limits = List.copyOf(limits);
+      Objects.requireNonNull(replyTo, "replyTo");
+    }
+  }
+
+  /** The answer to a {@link GetUsage}: one entry per limit, in order, read at {@code asOf} by the entity's clock. */
+  public record Usage(Instant asOf, List<LimitUsage> limits) implements CborSerializable {
+
+    public Usage {
+      Objects.requireNonNull(asOf, "asOf");
+      limits = List.copyOf(limits);
+    }
+  }
+
+  /**
+   * What the entity holds for one limit. Tokens leased out count as spent from the entity's side:
+   * it cannot know how many of them the nodes have admitted requests with until they return the
+   * rest.
+   *
+   * @param consumed windows: tokens settled as spent in the current window (used parts of returned
+   *     leases, and expired leases, which stay spent); buckets: 0
+   * @param leasedOut tokens of leases nodes hold, neither returned nor expired
+   * @param remaining what the entity could still grant: for a window {@code requests - consumed -
+   *     leasedOut}, for a bucket the tokens it holds
+   * @param resetAt a window's end; when a bucket is full again if nothing more is taken
+   */
+  public record LimitUsage(String limitId, long consumed, long leasedOut, long remaining, Instant resetAt) {
+
+    public LimitUsage {
+      Objects.requireNonNull(limitId, "limitId");
+      Objects.requireNonNull(resetAt, "resetAt");
     }
   }
 
@@ -246,6 +288,7 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(Acquire.class, this::onAcquire)
         .onCommand(Release.class, this::onRelease)
+        .onCommand(GetUsage.class, (state, get) -> Effect().reply(get.replyTo(), usage(state, get.limits())))
         .onCommand(Stop.class, (state, stop) -> Effect().stop())
         .build();
   }
@@ -304,6 +347,57 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
       }
     }
     return changed ? Effect().persist(snapshot(state)) : Effect().none();
+  }
+
+  private Usage usage(State state, List<LimitSpec> limits) {
+    Instant now = clock.instant();
+    List<LimitUsage> usages = new ArrayList<>(limits.size());
+    for (LimitSpec limit : limits) {
+      if (limit.isBucket()) {
+        RateLeaseLedger book = buckets.get(limit.id());
+        usages.add(book == null || book.capacity() != limit.burst() || book.requests() != limit.requests()
+            // The next ask would start a full bucket.
+            ? new LimitUsage(limit.id(), 0, 0, limit.burst(), now)
+            : new LimitUsage(limit.id(), 0, book.outstanding(now), book.available(), now.plus(book.untilFull())));
+      } else {
+        LeaseLedger book = currentBook(state, limit, now);
+        Instant end = limit.window().end(now);
+        if (book == null) {
+          usages.add(new LimitUsage(limit.id(), 0, 0, limit.requests(), end));
+        } else {
+          LeaseLedger.Usage u = book.usage(now);
+          usages.add(new LimitUsage(limit.id(), u.consumed(), u.leasedOut(), u.remaining(), end));
+        }
+      }
+    }
+    return new Usage(now, usages);
+  }
+
+  /**
+   * The book that would count {@code now}'s window, as {@link #window} finds it, but read only: no
+   * book is opened, swapped in or cached. Null when none has been opened for this window.
+   */
+  private LeaseLedger currentBook(State state, LimitSpec limit, Instant now) {
+    long current = limit.window().id(now);
+    LeaseLedger book = peek(windows, state.windows(), limit);
+    if (book == null || book.windowId() < current) {
+      LeaseLedger next = peek(nextWindows, state.nextWindows(), limit);
+      if (next != null && next.windowId() == current) {
+        return next;
+      }
+    }
+    return book;
+  }
+
+  /** Like {@link #book}, but a book that is not open (or open with another limit) is restored aside, not kept. */
+  private LeaseLedger peek(Map<String, LeaseLedger> open, Map<String, LeaseLedger.Snapshot> stored, LimitSpec limit) {
+    LeaseLedger book = open.get(limit.id());
+    if (book != null && book.limit() == limit.requests()) {
+      return book;
+    }
+    LeaseLedger.Snapshot snapshot = book != null ? book.snapshot() : stored.get(limit.id());
+    return snapshot == null ? null
+        : LeaseLedger.restore(snapshot, limit.requests(), limit.window(), settings.windowTerms());
   }
 
   private static Ask withoutWanting(Ask ask) {

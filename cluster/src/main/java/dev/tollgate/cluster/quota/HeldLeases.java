@@ -45,6 +45,17 @@ final class HeldLeases {
     return tokens;
   }
 
+  /** The tokens of the leases whose expiry is not after {@code now}, removing none of them. */
+  long tokensExpiredBy(Instant now) {
+    long tokens = 0;
+    for (HeldLease lease : leases) {
+      if (!lease.expiresAt().isAfter(now)) {
+        tokens += lease.tokens();
+      }
+    }
+    return tokens;
+  }
+
   long tokens() {
     long sum = 0;
     for (HeldLease lease : leases) {

@@ -96,6 +96,17 @@ public final class LeaseLedger {
     }
   }
 
+  /**
+   * The book as {@link #usage} reads it for an instant, without changing it.
+   *
+   * @param consumed tokens settled as spent in the window: used parts of returned leases, and
+   *     leases past their expiry
+   * @param leasedOut tokens of leases that nodes hold, neither returned nor expired: some may
+   *     already be spent on admitted requests, the rest may still come back
+   * @param remaining what may still be granted: {@code limit - consumed - leasedOut}, at least 0
+   */
+  public record Usage(long windowId, long consumed, long leasedOut, long remaining) {}
+
   private final long limit;
   private final CalendarWindow window;
   private final Terms terms;
@@ -191,6 +202,22 @@ public final class LeaseLedger {
       consumed = 0;
       leases.clear();
     }
+  }
+
+  /**
+   * The book as it stands at {@code now}, read only: leases past their expiry count as consumed, and
+   * a later window than the book's reads as fresh, as {@link #roll} and {@link #expire} would make
+   * it, but neither is done.
+   */
+  public Usage usage(Instant now) {
+    long id = window.id(Objects.requireNonNull(now, "now"));
+    if (id > windowId) {
+      return new Usage(id, 0, 0, limit);
+    }
+    long expired = leases.tokensExpiredBy(now);
+    long spent = consumed + expired;
+    long out = leases.tokens() - expired;
+    return new Usage(windowId, spent, out, Math.max(0, limit - spent - out));
   }
 
   public long limit() {

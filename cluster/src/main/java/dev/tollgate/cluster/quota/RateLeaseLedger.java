@@ -111,6 +111,11 @@ public final class RateLeaseLedger {
     return leases.tokens();
   }
 
+  /** Tokens in leases neither returned nor expired at {@code now}; forgets none of them. */
+  public long outstanding(Instant now) {
+    return leases.tokens() - leases.tokensExpiredBy(Objects.requireNonNull(now, "now"));
+  }
+
   /** How long until the bucket has a token again; for Retry-After when a node is out of tokens. */
   public Duration retryAfter() {
     return bucket.timeUntil(1);

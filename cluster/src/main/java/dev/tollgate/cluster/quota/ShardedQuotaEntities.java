@@ -10,7 +10,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /** Reaches {@link ConsumerQuota} entities through Cluster Sharding, started on this node. */
-public final class ShardedQuotaEntities implements QuotaEntities {
+public final class ShardedQuotaEntities implements QuotaEntities, QuotaUsage {
 
   private final ClusterSharding sharding;
   private final Cluster cluster;
@@ -46,6 +46,12 @@ public final class ShardedQuotaEntities implements QuotaEntities {
   @Override
   public void release(String entityId, List<ConsumerQuota.Ask> asks) {
     sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId).tell(new ConsumerQuota.Release(node, asks));
+  }
+
+  @Override
+  public CompletionStage<ConsumerQuota.Usage> usage(String entityId, List<LimitSpec> limits, Duration timeout) {
+    return sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId)
+        .ask(replyTo -> new ConsumerQuota.GetUsage(limits, replyTo), timeout);
   }
 
   @Override

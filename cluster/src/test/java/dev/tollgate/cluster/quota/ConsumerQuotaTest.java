@@ -284,4 +284,77 @@ class ConsumerQuotaTest {
       kit.shutdownTestKit();
     }
   }
+
+  static ConsumerQuota.Usage usage(ActorTestKit kit, ActorRef<ConsumerQuota.Command> entity, LimitSpec... limits) {
+    TestProbe<ConsumerQuota.Usage> probe = kit.createTestProbe();
+    entity.tell(new ConsumerQuota.GetUsage(List.of(limits), probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(15));
+  }
+
+  /** The revision of the entity's stored state: it moves with every store. */
+  static long revision(ActorTestKit kit, String id) {
+    @SuppressWarnings("unchecked")
+    org.apache.pekko.persistence.state.javadsl.DurableStateStore<Object> store =
+        org.apache.pekko.persistence.state.DurableStateStoreRegistry.get(kit.system())
+            .getDurableStateStoreFor(org.apache.pekko.persistence.state.javadsl.DurableStateStore.class,
+                "jdbc-durable-state-store");
+    return store.getObject("ConsumerQuota|" + id).toCompletableFuture().join().revision();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("databases")
+  void usageReadsWhatIsConsumedLeasedOutAndLeftWithoutChangingOrStoringAnything(String name, Database database)
+      throws Exception {
+    String id = "c:usage-" + System.nanoTime();
+    Instant midnight = Instant.parse("2026-11-23T00:00:00Z");
+    ActorTestKit kit = system(database);
+    try {
+      ActorRef<ConsumerQuota.Command> entity = spawn(kit, id);
+      ConsumerQuota.Usage fresh = usage(kit, entity, DAILY, BUCKET);
+      assertThat(fresh.asOf()).isEqualTo(clock.instant());
+      assertThat(fresh.limits()).containsExactly(
+          new ConsumerQuota.LimitUsage(DAILY.id(), 0, 0, 1000, midnight),
+          new ConsumerQuota.LimitUsage(BUCKET.id(), 0, 0, 10, clock.instant()));
+      assertThat(revision(kit, id)).as("reading stored nothing").isZero();
+
+      LeaseGrant a = acquire(kit, entity, "a", Ask.grant(DAILY, 100, 400));
+      LeaseGrant b = acquire(kit, entity, "b", Ask.grant(DAILY, 40, 160));
+      // a used 70 of its 100 and gives 30 back.
+      acquire(kit, entity, "a", new Ask(DAILY, 0, 0, a.leaseId(), a.windowId(), 30, false));
+      LeaseGrant bucket = acquire(kit, entity, "a", Ask.grant(BUCKET, 100, 1_000_000));
+      assertThat(bucket.tokens()).isEqualTo(10);
+      long stored = revision(kit, id);
+      assertThat(stored).isPositive();
+
+      for (int i = 0; i < 3; i++) {
+        assertThat(usage(kit, entity, DAILY, BUCKET).limits()).as("read %d", i).containsExactly(
+            new ConsumerQuota.LimitUsage(DAILY.id(), 70, 40, 890, midnight),
+            new ConsumerQuota.LimitUsage(BUCKET.id(), 0, 10, 0, clock.instant().plusSeconds(2)));
+      }
+      clock.advance(Duration.ofMillis(600));
+      assertThat(usage(kit, entity, BUCKET).limits().get(0))
+          .as("3 tokens back in the bucket; the lease still held")
+          .isEqualTo(new ConsumerQuota.LimitUsage(BUCKET.id(), 0, 10, 3, clock.instant().plusMillis(1400)));
+      clock.advance(Duration.ofSeconds(6));
+      assertThat(usage(kit, entity, DAILY).limits().get(0))
+          .as("b's lease expired holding 40: they stay spent")
+          .isEqualTo(new ConsumerQuota.LimitUsage(DAILY.id(), 110, 0, 890, midnight));
+      assertThat(usage(kit, entity, BUCKET).limits().get(0)).as("full again, the lease expired")
+          .isEqualTo(new ConsumerQuota.LimitUsage(BUCKET.id(), 0, 0, 10, clock.instant()));
+      assertThat(revision(kit, id)).as("reads stored nothing").isEqualTo(stored);
+      assertThat(usage(kit, entity, new LimitSpec(DAILY.id(), 2000, "day", 0)).limits().get(0).remaining())
+          .as("a raised limit reads with what was spent").isEqualTo(1890);
+
+      // The reads granted nothing: the whole rest is there to grant, once.
+      assertThat(acquire(kit, entity, "c", Ask.grant(DAILY, 1000, 1_000_000)).tokens()).isEqualTo(890);
+      assertThat(usage(kit, entity, DAILY).limits().get(0))
+          .isEqualTo(new ConsumerQuota.LimitUsage(DAILY.id(), 110, 890, 0, midnight));
+      clock.advance(Duration.ofDays(1));
+      assertThat(usage(kit, entity, DAILY).limits().get(0)).as("a new day")
+          .isEqualTo(new ConsumerQuota.LimitUsage(DAILY.id(), 0, 0, 1000, midnight.plus(Duration.ofDays(1))));
+      assertThat(b.tokens()).isEqualTo(40);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
 }

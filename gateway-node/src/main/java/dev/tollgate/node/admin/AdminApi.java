@@ -16,6 +16,7 @@ import dev.tollgate.cluster.directory.DirectoryConsumer;
 import dev.tollgate.cluster.directory.DirectoryUnavailableException;
 import dev.tollgate.config.Consumer;
 import dev.tollgate.config.GatewayConfig;
+import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Plan;
 import dev.tollgate.node.proxy.Problem;
 import dev.tollgate.node.proxy.RequestIds;
@@ -49,9 +50,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin API's endpoints: consumers and API keys of the cluster's {@link CredentialDirectory},
- * with the config file's consumers visible but read-only. Every answer is JSON, every error
- * problem+json. Directory calls block (a change is stored in the database before it returns), so
- * they run on the blocking executor, never on the HTTP server's threads.
+ * with the config file's consumers visible but read-only; the cluster's config; this node's view of
+ * the cluster ({@link ClusterView}); a consumer's usage of its limits ({@link ConsumerUsage}). Every
+ * answer is JSON, every error problem+json. Directory calls block (a change is stored in the
+ * database before it returns), so they run on the blocking executor, never on the HTTP server's
+ * threads.
  *
  * <p>An id may name a directory consumer and a config file consumer at once (the file gained it
  * later): the admin API then acts on the directory's, which it alone can change.
@@ -72,7 +75,7 @@ final class AdminApi {
   static final long MAX_CONFIG_BYTES = 4L << 20;
   private static final Duration STORE_TIMEOUT = Duration.ofSeconds(10);
 
-  private final Optional<AdminToken> token;
+  private final Optional<AdminTokens> tokens;
   private final Optional<org.apache.pekko.actor.typed.ActorRef<ConfigStore.Command>> store;
   private final org.apache.pekko.actor.typed.Scheduler scheduler;
   private final Supplier<GatewayConfig> config;
@@ -80,17 +83,35 @@ final class AdminApi {
   private final Executor blocking;
   private final Materializer mat;
   private final String requestIdHeader;
+  private final Optional<ClusterAccess> cluster;
 
   /**
-   * @param token the token requests must carry; empty for none
+   * What the admin API reads from the Pekko cluster: its membership and shards, and the quota
+   * entities; and how long it waits for their answers.
+   */
+  record ClusterAccess(org.apache.pekko.actor.typed.ActorSystem<?> system, dev.tollgate.cluster.quota.QuotaUsage quota,
+      Duration timeout) {
+
+    ClusterAccess {
+      Objects.requireNonNull(system, "system");
+      Objects.requireNonNull(quota, "quota");
+      Objects.requireNonNull(timeout, "timeout");
+    }
+  }
+
+  /**
+   * @param tokens the tokens requests must carry one of; empty for none
    * @param config the node's current declarative config (its plans and its consumers)
    * @param directory the node's directory; empty when it did not start, and then changes get 503
    * @param blocking where directory calls run
+   * @param cluster the cluster to show and the quota entities to read; empty when there is none
+   *     (then {@code /cluster} and usage answer 503)
    */
-  AdminApi(Optional<AdminToken> token, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
+  AdminApi(Optional<AdminTokens> tokens, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
       Optional<org.apache.pekko.actor.typed.ActorRef<ConfigStore.Command>> store, org.apache.pekko.actor.typed.Scheduler scheduler,
-      Executor blocking, Materializer mat, String requestIdHeader) {
-    this.token = Objects.requireNonNull(token, "token");
+      Executor blocking, Materializer mat, String requestIdHeader, Optional<ClusterAccess> cluster) {
+    this.tokens = Objects.requireNonNull(tokens, "tokens");
+    this.cluster = Objects.requireNonNull(cluster, "cluster");
     this.store = Objects.requireNonNull(store, "store");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
     this.config = Objects.requireNonNull(config, "config");
@@ -105,6 +126,8 @@ final class AdminApi {
     final HttpRequest request;
     final String path;
     final String requestId = RequestIds.newId();
+    /** Who the config history says applied a version through this request: the token's name. */
+    String by = NodeSettings.Admin.NO_TOKEN_NAME;
 
     Exchange(HttpRequest request) {
       this.request = request;
@@ -151,18 +174,25 @@ final class AdminApi {
 
   private CompletionStage<HttpResponse> route(Exchange ex) {
     HttpRequest request = ex.request;
-    if (token.isPresent()) {
-      AdminToken.Verdict verdict = token.get().check(request.getHeader("Authorization").map(h -> h.value()));
-      if (verdict != AdminToken.Verdict.ACCEPTED) {
+    if (tokens.isPresent()) {
+      AdminTokens.Check check = tokens.get().check(request.getHeader("Authorization").map(h -> h.value()));
+      if (check.verdict() != AdminTokens.Verdict.ACCEPTED) {
         request.discardEntityBytes(mat);
-        Problem problem = verdict == AdminToken.Verdict.MISSING ? AdminProblem.tokenMissing() : AdminProblem.tokenWrong();
+        Problem problem = check.verdict() == AdminTokens.Verdict.MISSING ? AdminProblem.tokenMissing() : AdminProblem.tokenWrong();
         return done(ex.problem(problem).addHeader(RawHeader.create("WWW-Authenticate", REALM_CHALLENGE)));
       }
+      ex.by = check.name().orElseThrow();
     }
     String method = request.method().name();
     List<String> s = segments(ex.path);
     if (!s.isEmpty() && s.get(0).equals("config")) {
       return config(ex, s, method);
+    }
+    if (s.size() == 1 && s.get(0).equals("cluster")) {
+      return method.equals("GET") ? discardThen(ex, () -> cluster(ex)) : notAllowed(ex, "GET");
+    }
+    if (s.size() == 3 && s.get(0).equals("consumers") && s.get(2).equals("usage") && !s.get(1).isEmpty()) {
+      return method.equals("GET") ? discardThen(ex, () -> usage(ex, s.get(1))) : notAllowed(ex, "GET");
     }
     if (s.isEmpty() || !s.get(0).equals("consumers") || s.size() > 4 || (s.size() >= 3 && !s.get(2).equals("keys"))
         || s.stream().skip(1).anyMatch(String::isEmpty)) {
@@ -238,7 +268,7 @@ final class AdminApi {
         return notAllowed(ex, "POST");
       }
       long version = Long.parseLong(s.get(2));
-      return discardThen(ex, () -> this.<ConfigStore.Reply>askStore(ex, r -> new ConfigStore.Rollback(version, APPLIED_BY, r), reply -> {
+      return discardThen(ex, () -> this.<ConfigStore.Reply>askStore(ex, r -> new ConfigStore.Rollback(version, ex.by, r), reply -> {
         if (reply instanceof ConfigStore.Refused refused) {
           return ex.problem(AdminProblem.unknownVersion(refused.reason()));
         }
@@ -248,9 +278,6 @@ final class AdminApi {
     ex.request.discardEntityBytes(mat);
     return done(ex.problem(AdminProblem.notFound(ex.path)));
   }
-
-  /** Who the history says applied a version through this API. */
-  private static final String APPLIED_BY = "admin-api";
 
   // PUT /config
   private CompletionStage<HttpResponse> putConfig(Exchange ex, String document, boolean dryRun) {
@@ -265,12 +292,12 @@ final class AdminApi {
           .put("digest", ConfigStore.digest(document)).put("routes", parsed.routes().size())
           .put("upstreams", parsed.upstreams().size())));
     }
-    return this.<ConfigStore.Reply>askStore(ex, r -> new ConfigStore.Apply(document, APPLIED_BY, r), reply -> storedJson(ex, reply));
+    return this.<ConfigStore.Reply>askStore(ex, r -> new ConfigStore.Apply(document, ex.by, r), reply -> storedJson(ex, reply));
   }
 
   private HttpResponse storedJson(Exchange ex, ConfigStore.Reply reply) {
     if (reply instanceof ConfigStore.Applied applied) {
-      log.info("Admin {}: config version {} applied ({})", ex.requestId, applied.version().version(),
+      log.info("Admin {}: config version {} applied by {} ({})", ex.requestId, applied.version().version(), ex.by,
           applied.version().rollbackOf() == 0 ? "a new document" : "the document of version " + applied.version().rollbackOf());
       return ex.json(StatusCodes.OK, versionJson(applied.version().info()).put("changed", true));
     }
@@ -319,6 +346,48 @@ final class AdminApi {
       return done(ex.problem(AdminProblem.unsupportedConfigType(media.toString())));
     }
     return readWhole(ex, MAX_CONFIG_BYTES, strict -> next.apply(strict.getData().utf8String()));
+  }
+
+  // GET /cluster
+  private CompletionStage<HttpResponse> cluster(Exchange ex) {
+    if (cluster.isEmpty()) {
+      return done(ex.problem(AdminProblem.noCluster()));
+    }
+    ClusterAccess c = cluster.get();
+    return new ClusterView(c.system(), c.timeout()).read().thenApply(json -> ex.json(StatusCodes.OK, json));
+  }
+
+  // GET /consumers/{id}/usage
+  private CompletionStage<HttpResponse> usage(Exchange ex, String id) {
+    if (cluster.isEmpty()) {
+      return done(ex.problem(AdminProblem.noCluster()));
+    }
+    Optional<Consumer> fromFile = configConsumer(id);
+    if (directory.isEmpty() && fromFile.isPresent()) {
+      return usageOf(ex, found(fromFile.get()));
+    }
+    return readDirectory(ex, d -> d.consumer(id)
+            .map(c -> new ConsumerUsage.Found(c.id(), c.plan(), c.groups(), "directory"))
+            .or(() -> fromFile.map(AdminApi::found)),
+        found -> found.map(f -> usageOf(ex, f)).orElseGet(() -> done(ex.problem(AdminProblem.unknownConsumer(id)))));
+  }
+
+  private CompletionStage<HttpResponse> usageOf(Exchange ex, ConsumerUsage.Found consumer) {
+    ClusterAccess c = cluster.orElseThrow();
+    return new ConsumerUsage(c.quota(), c.timeout(), java.time.Clock.systemUTC()).read(config.get(), consumer)
+        .thenApply(read -> {
+          if (read.json() != null) {
+            return ex.json(StatusCodes.OK, read.json());
+          }
+          log.warn("Admin {} {} ({}): quota entities {} did not answer within {}", ex.request.method().name(), ex.path,
+              ex.requestId, read.unanswered(), ClusterView.seconds(c.timeout()));
+          return ex.problem(AdminProblem.quotaUnavailable(consumer.id(), read.unanswered(), ClusterView.seconds(c.timeout())))
+              .addHeader(RawHeader.create("Retry-After", RETRY_AFTER_SECONDS));
+        });
+  }
+
+  private static ConsumerUsage.Found found(Consumer c) {
+    return new ConsumerUsage.Found(c.id(), c.plan(), c.groups(), "config");
   }
 
   // POST /consumers
@@ -500,6 +569,18 @@ final class AdminApi {
    * it cannot answer, the caller gets 503 with {@code Retry-After}.
    */
   private CompletionStage<HttpResponse> withDirectory(Exchange ex, Function<CredentialDirectory, HttpResponse> work) {
+    return readDirectory(ex, work, AdminApi::done);
+  }
+
+  /** What the directory gave, or the answer to give instead when it could not. */
+  private record DirectoryRead<T>(T value, HttpResponse refusal) {}
+
+  /**
+   * Runs {@code read} against the directory on the blocking executor and hands its result to {@code
+   * then}. Without a directory, or when it cannot answer, the caller gets 503 with {@code Retry-After}.
+   */
+  private <T> CompletionStage<HttpResponse> readDirectory(Exchange ex, Function<CredentialDirectory, T> read,
+      Function<T, CompletionStage<HttpResponse>> then) {
     if (directory.isEmpty()) {
       return done(ex.unavailable("This node's consumer directory did not start (its database could not be reached"
           + " at start-up), so only the config file's consumers are known here; restart the node once the database"
@@ -507,15 +588,15 @@ final class AdminApi {
     }
     return CompletableFuture.supplyAsync(() -> {
       try {
-        return work.apply(directory.get());
+        return new DirectoryRead<T>(read.apply(directory.get()), null);
       } catch (DirectoryUnavailableException | HazelcastException | HazelcastInstanceNotActiveException e) {
         log.warn("Admin {} {} ({}): the directory cannot answer: {}", ex.request.method().name(), ex.path, ex.requestId,
             e.toString());
-        return ex.unavailable(e instanceof DirectoryUnavailableException
+        return new DirectoryRead<T>(null, ex.unavailable(e instanceof DirectoryUnavailableException
             ? "The consumer directory cannot answer right now: " + sentence(e.getMessage())
-            : "The consumer directory cannot answer right now (" + e.getClass().getSimpleName() + ").");
+            : "The consumer directory cannot answer right now (" + e.getClass().getSimpleName() + ")."));
       }
-    }, blocking);
+    }, blocking).thenCompose(r -> r.refusal() != null ? done(r.refusal()) : then.apply(r.value()));
   }
 
   private CompletionStage<HttpResponse> notAllowed(Exchange ex, String... allowed) {

@@ -24,7 +24,8 @@ final class AdminProblem {
 
   static Problem tokenMissing() {
     return new Problem(StatusCodes.UNAUTHORIZED, "unauthorized", "Unauthorized",
-        "The admin API needs the header Authorization: Bearer <token>, with the token of tollgate.admin.token.");
+        "The admin API needs the header Authorization: Bearer <token>, with a token of tollgate.admin.token or"
+            + " tollgate.admin.tokens.");
   }
 
   static Problem tokenWrong() {
@@ -99,6 +100,18 @@ final class AdminProblem {
   static Problem unsupportedConfigType(String given) {
     return new Problem(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type",
         "A config must be sent as application/yaml or application/json, not " + given + ".");
+  }
+
+  static Problem quotaUnavailable(String consumer, List<String> entities, String timeout) {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "quota-unavailable", "Quota entity unavailable",
+        "The quota " + (entities.size() == 1 ? "entity " : "entities ") + String.join(", ", entities) + " of consumer '"
+            + consumer + "' did not answer within " + timeout + " (its shard may be moving to another node, or its node"
+            + " be unreachable); nothing was changed.");
+  }
+
+  static Problem noCluster() {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "cluster-unavailable", "Cluster unavailable",
+        "This admin API runs without a cluster to show.");
   }
 
   static Problem configStoreUnavailable(String why) {

@@ -1,6 +1,7 @@
 package dev.tollgate.node.admin;
 
 import dev.tollgate.cluster.directory.CredentialDirectory;
+import dev.tollgate.cluster.quota.QuotaUsage;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.config.NodeSettings;
 import java.net.InetSocketAddress;
@@ -21,8 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin API listener of a node ({@code tollgate.admin.*}): consumers and API keys of the
- * cluster's directory over HTTP. Requests carry {@code Authorization: Bearer <token>} when a token
- * is set; {@link NodeSettings.Admin} allows no token only on loopback. A plain Pekko HTTP binding
+ * cluster's directory, the cluster's config, the cluster itself and consumers' usage, over HTTP.
+ * Requests carry {@code Authorization: Bearer <token>} with one of the tokens when tokens are set;
+ * {@link NodeSettings.Admin} allows none only on loopback. A plain Pekko HTTP binding
  * is enough here: unlike the proxy, the admin API needs no connection-level stages.
  */
 public final class AdminServer {
@@ -45,19 +47,23 @@ public final class AdminServer {
    * @param requestIdHeader the header that carries each answer's request id
    * @param store the cluster's config store, when this node serves its config; empty otherwise (the
    *     config endpoints then answer 503)
+   * @param quota reads the consumers' quota entities for their usage
    */
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, NodeSettings.Admin settings,
       String requestIdHeader, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
-      Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store) {
+      Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store,
+      QuotaUsage quota) {
     Objects.requireNonNull(settings, "settings");
-    Optional<AdminToken> token = settings.requiresToken() ? Optional.of(new AdminToken(settings.token())) : Optional.empty();
-    AdminApi api = new AdminApi(token, config, directory, store, system.scheduler(),
-        system.dispatchers().lookup(DispatcherSelector.blocking()), Materializer.matFromSystem(system), requestIdHeader);
+    Optional<AdminTokens> tokens = settings.requiresToken() ? Optional.of(new AdminTokens(settings.namedTokens()))
+        : Optional.empty();
+    AdminApi api = new AdminApi(tokens, config, directory, store, system.scheduler(),
+        system.dispatchers().lookup(DispatcherSelector.blocking()), Materializer.matFromSystem(system), requestIdHeader,
+        Optional.of(new AdminApi.ClusterAccess(system, quota, settings.clusterTimeout())));
     return Http.get(system).newServerAt(settings.host(), settings.port())
         .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) api::handle)
         .thenApply(b -> {
-          log.info("Admin API listening on {} ({})", b.localAddress(),
-              token.isPresent() ? "bearer token required" : "no token: loopback only");
+          log.info("Admin API listening on {} ({})", b.localAddress(), tokens.isPresent()
+              ? "bearer token required: " + String.join(", ", settings.namedTokens().keySet()) : "no token: loopback only");
           return new AdminServer(b);
         });
   }

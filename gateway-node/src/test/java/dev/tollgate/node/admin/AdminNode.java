@@ -60,6 +60,16 @@ final class AdminNode implements AutoCloseable {
     return new AdminNode(startNode(yaml, adjust.apply(settings())), adminHeaders);
   }
 
+  /** A node whose config comes from the cluster's config store, seeded with {@code yaml}: the config endpoints work. */
+  static AdminNode startSeeded(String yaml, UnaryOperator<NodeSettings> adjust, String... adminHeaders) {
+    try {
+      return new AdminNode(GatewayNode.start(adjust.apply(settings()), ConfigFactory.empty(),
+          new GatewayNode.ConfigSeed(yaml, "test.yaml")).toCompletableFuture().join(), adminHeaders);
+    } catch (dev.tollgate.config.ConfigException e) {
+      throw new IllegalArgumentException(e.errors().toString(), e);
+    }
+  }
+
   static GatewayNode startNode(String yaml, NodeSettings settings) {
     try {
       return GatewayNode.start(settings, ConfigFactory.empty(), ConfigLoader.parse(yaml, "test"))

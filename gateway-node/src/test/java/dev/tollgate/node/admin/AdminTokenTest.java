@@ -23,13 +23,17 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin token: off loopback a node will not start without one, and with one every request must
- * carry it as a bearer token. The node here listens on all interfaces, as one reachable by other
- * hosts does, and the token appears in none of its log lines.
+ * The admin tokens: off loopback a node will not start without one, and with them every request
+ * must carry one as a bearer token; the config history names the token that applied each version.
+ * The node here listens on all interfaces, as one reachable by other hosts does, and no token
+ * appears in any of its log lines or answers.
  */
 class AdminTokenTest {
 
   static final String TOKEN = "admin-token-" + java.util.UUID.randomUUID();
+  static final String ALICE = "alice-token-" + java.util.UUID.randomUUID();
+  static final String CI = "ci-token-" + java.util.UUID.randomUUID();
+  static final java.util.List<String> SECRETS = java.util.List.of(TOKEN, ALICE, CI);
   static final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   static AdminNode node;
 
@@ -37,17 +41,8 @@ class AdminTokenTest {
   static void start() {
     logs.start();
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
-    node = AdminNode.start("""
-        upstreams:
-          - name: app
-            targets: [{url: "http://127.0.0.1:9"}]
-        consumers:
-          - {id: filed, api_keys: [{key: filed-key-0123456789}]}
-        routes:
-          - name: api
-            match: {paths: [/api]}
-            upstream: app
-        """, s -> s.withAdmin(s.admin().withToken(TOKEN).withHost("0.0.0.0")));
+    node = AdminNode.startSeeded(document("/api"), s -> s.withAdmin(s.admin().withToken(TOKEN)
+        .withTokens(Map.of("ops-alice", ALICE, "ci", CI)).withHost("0.0.0.0")));
   }
 
   @AfterAll
@@ -55,10 +50,28 @@ class AdminTokenTest {
     try {
       node.close();
       assertThat(logs.list).isNotEmpty();
-      assertThat(logs.list).noneMatch(e -> e.getFormattedMessage().contains(TOKEN));
+      for (String secret : SECRETS) {
+        assertThat(logs.list).noneMatch(e -> e.getFormattedMessage().contains(secret)
+            || (e.getThrowableProxy() != null && String.valueOf(e.getThrowableProxy().getMessage()).contains(secret)));
+      }
+      assertThat(logs.list).anyMatch(e -> e.getFormattedMessage().contains("bearer token required: admin, ci, ops-alice"));
     } finally {
       ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(logs);
     }
+  }
+
+  static String document(String path) {
+    return """
+        upstreams:
+          - name: app
+            targets: [{url: "http://127.0.0.1:9"}]
+        consumers:
+          - {id: filed, api_keys: [{key: filed-key-0123456789}]}
+        routes:
+          - name: api
+            match: {paths: [%s]}
+            upstream: app
+        """.formatted(path);
   }
 
   @Test
@@ -82,7 +95,7 @@ class AdminTokenTest {
     assertThat(missing.headers().firstValue("WWW-Authenticate")).hasValue(challenge);
     assertThat(problem(missing)).isEqualTo(json("""
         {"type": "urn:tollgate:problem:unauthorized", "title": "Unauthorized", "status": 401,
-         "detail": "The admin API needs the header Authorization: Bearer <token>, with the token of tollgate.admin.token."}"""));
+         "detail": "The admin API needs the header Authorization: Bearer <token>, with a token of tollgate.admin.token or tollgate.admin.tokens."}"""));
 
     JsonAssert wrong = r -> {
       assertThat(r.statusCode()).isEqualTo(401);
@@ -90,11 +103,16 @@ class AdminTokenTest {
       assertThat(problem(r)).isEqualTo(json("""
           {"type": "urn:tollgate:problem:unauthorized", "title": "Unauthorized", "status": 401,
            "detail": "The bearer token is not valid."}"""));
-      assertThat(r.body()).doesNotContain(TOKEN);
+      SECRETS.forEach(secret -> assertThat(r.body()).doesNotContain(secret));
     };
-    wrong.check(node.admin("GET", "/consumers/filed", null, "Authorization", "Bearer " + TOKEN + "x"));
-    wrong.check(node.admin("GET", "/consumers/filed", null, "Authorization", "Bearer " + TOKEN.substring(1)));
+    for (String secret : SECRETS) {
+      wrong.check(node.admin("GET", "/consumers/filed", null, "Authorization", "Bearer " + secret + "x"));
+      wrong.check(node.admin("GET", "/consumers/filed", null, "Authorization", "Bearer " + secret.substring(1)));
+      wrong.check(node.admin("PUT", "/config", document("/sneaky"), "Content-Type", "application/yaml",
+          "Authorization", "Bearer " + secret.toUpperCase(java.util.Locale.ROOT)));
+    }
     wrong.check(node.admin("GET", "/consumers/filed", null, "Authorization", "Bearer x"));
+    wrong.check(node.admin("GET", "/consumers/filed", null, "Authorization", "Bearer " + ALICE + " " + CI));
     assertThat(node.admin("GET", "/consumers/filed", null, "Authorization", "Basic " + TOKEN).statusCode())
         .as("another scheme carries no bearer token").isEqualTo(401);
 
@@ -103,6 +121,37 @@ class AdminTokenTest {
     assertThat(node.admin("POST", "/consumers", "{\"id\": \"sneaky\"}").statusCode()).isEqualTo(401);
     assertThat(node.admin("GET", "/consumers/sneaky", null, "Authorization", "Bearer " + TOKEN).statusCode())
         .as("and nothing was created").isEqualTo(404);
+    assertThat(node.admin("GET", "/cluster", null).statusCode()).isEqualTo(401);
+    assertThat(node.admin("GET", "/consumers/filed/usage", null, "Authorization", "Bearer " + CI + "x").statusCode())
+        .isEqualTo(401);
+    assertThat(node.admin("GET", "/config", null, "Authorization", "Bearer " + ALICE).body())
+        .as("nothing was applied").doesNotContain("/sneaky");
+  }
+
+  @Test
+  void theHistoryNamesTheTokenThatAppliedEachVersion() {
+    HttpResponse<String> byAlice = node.admin("PUT", "/config", document("/alice"), "Content-Type", "application/yaml",
+        "Authorization", "Bearer " + ALICE);
+    assertThat(byAlice.statusCode()).isEqualTo(200);
+    assertThat(json(byAlice.body()).path("applied_by").asText()).isEqualTo("ops-alice");
+    long aliceVersion = json(byAlice.body()).path("version").asLong();
+    HttpResponse<String> byCi = node.admin("PUT", "/config", document("/ci"), "Content-Type", "application/yaml",
+        "Authorization", "Bearer " + CI);
+    assertThat(json(byCi.body()).path("applied_by").asText()).isEqualTo("ci");
+    HttpResponse<String> rollback = node.admin("POST", "/config/rollback/" + aliceVersion, null,
+        "Authorization", "Bearer " + TOKEN);
+    assertThat(rollback.statusCode()).isEqualTo(200);
+    assertThat(json(rollback.body()).path("applied_by").asText()).as("tollgate.admin.token's name").isEqualTo("admin");
+    assertThat(json(rollback.body()).path("rollback_of").asLong()).isEqualTo(aliceVersion);
+
+    HttpResponse<String> versions = node.admin("GET", "/config/versions", null, "Authorization", "Bearer " + CI);
+    java.util.List<String> appliedBy = new java.util.ArrayList<>();
+    json(versions.body()).forEach(v -> appliedBy.add(v.path("applied_by").asText()));
+    assertThat(appliedBy).containsSubsequence("seed:test.yaml", "ops-alice", "ci", "admin");
+    assertThat(appliedBy.subList(appliedBy.size() - 3, appliedBy.size())).containsExactly("ops-alice", "ci", "admin");
+    SECRETS.forEach(secret -> assertThat(versions.body()).doesNotContain(secret));
+    assertThat(logs.list).anyMatch(e -> e.getFormattedMessage().matches("Admin [0-9a-f]+: config version [0-9]+"
+        + " applied by ops-alice \\(a new document\\)"));
   }
 
   @Test

@@ -80,7 +80,7 @@ class AdminWithoutDirectoryTest {
       GatewayConfig config = ConfigLoader.parse(CONFIG.formatted("http://127.0.0.1:9"), "test");
       Materializer mat = Materializer.matFromSystem(kit.system());
       AdminApi api = new AdminApi(Optional.empty(), () -> config, Optional.empty(), Optional.empty(), kit.system().scheduler(),
-          kit.system().dispatchers().lookup(DispatcherSelector.blocking()), mat, "X-Request-Id");
+          kit.system().dispatchers().lookup(DispatcherSelector.blocking()), mat, "X-Request-Id", Optional.empty());
 
       var created = api.handle(HttpRequest.POST("/consumers").withEntity(ContentTypes.APPLICATION_JSON, "{\"id\": \"x\"}"))
           .toCompletableFuture().join();
@@ -100,6 +100,10 @@ class AdminWithoutDirectoryTest {
           .isEqualTo(json("{\"id\": \"filed\", \"plan\": null, \"groups\": [], \"source\": \"config\"}"));
       assertThat(api.handle(HttpRequest.GET("/consumers/other")).toCompletableFuture().join().status().intValue())
           .isEqualTo(503);
+      var noCluster = api.handle(HttpRequest.GET("/cluster")).toCompletableFuture().join();
+      assertThat(noCluster.status().intValue()).as("an admin API given no cluster").isEqualTo(503);
+      assertThat(json(noCluster.entity().toStrict(5000, mat).toCompletableFuture().join().getData().utf8String())
+          .path("type").asText()).isEqualTo("urn:tollgate:problem:cluster-unavailable");
     } finally {
       kit.shutdownTestKit();
     }
