@@ -166,7 +166,7 @@ public final class GatewayNode {
       ShardedQuotaEntities entities) {
     NodeSettings.Admin a = settings.admin();
     return AdminServer.start(system, a, settings.proxy().requestIdHeader(), proxy::currentConfig, directory, store,
-        entities)
+        entities, Optional.of(new dev.tollgate.node.admin.UpstreamsView(proxy::upstreamTargets, proxy.targets())))
         .handle((server, failure) -> {
           if (failure != null) {
             log.error("The admin API did not bind on {}:{} ({}); this node runs without it", a.host(), a.port(),

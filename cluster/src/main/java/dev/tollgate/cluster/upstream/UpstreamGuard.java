@@ -67,6 +67,10 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
   private static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(1);
   private static final Duration MIN_HALF_OPEN_DEADLINE = Duration.ofSeconds(10);
   private static final int STASH = 1000;
+  /** Timer keys: a timer started again under its key replaces the one before. */
+  private static final String OPEN_TIMER = "open";
+  private static final String HALF_OPEN_TIMER = "half-open";
+  private static final String PROBE_TIMER = "probe";
 
   /** What a guard is told or asked. */
   public sealed interface Command extends CborSerializable
@@ -256,7 +260,7 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
         // A half-open episode's permits were granted by the guard that died: start a new one.
         breaker = Breaker.OPEN;
         openUntil = s.breaker() == Breaker.OPEN ? s.openUntilMillis() : now;
-        timers.startSingleTimer(new OpenElapsed(epoch), Duration.ofMillis(Math.max(0, openUntil - now)));
+        timers.startSingleTimer(OPEN_TIMER, new OpenElapsed(epoch), Duration.ofMillis(Math.max(0, openUntil - now)));
       }
       case FORCED_OPEN -> breaker = Breaker.FORCED_OPEN;
       case CLOSED -> breaker = Breaker.CLOSED;
@@ -290,7 +294,7 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     if (previous == null && breaker == Breaker.OPEN) {
       // Adopted open: its OpenElapsed may have come before this first spec (a node's permit ask
       // started the guard) and been dropped, which would leave the breaker open for good.
-      timers.startSingleTimer(new OpenElapsed(epoch), Duration.ofMillis(Math.max(0, openUntil - clock.millis())));
+      timers.startSingleTimer(OPEN_TIMER, new OpenElapsed(epoch), Duration.ofMillis(Math.max(0, openUntil - clock.millis())));
     }
     if (previous == null || !previous.probe().equals(next.probe()) || !previous.url().equals(next.url())) {
       startProbing(next.probe());
@@ -302,7 +306,7 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
   }
 
   private void startProbing(Optional<ActiveHealthCheck> probe) {
-    timers.cancel(ProbeNow.class);
+    timers.cancel(PROBE_TIMER);
     probeRound++;
     probeRunning = false;
     goodInRow = 0;
@@ -332,7 +336,7 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
             // Closes the connection of a probe that hangs past its timeout.
             .withIdleTimeout(check.timeout()));
     context.getSelf().tell(new ProbeNow());
-    timers.startTimerWithFixedDelay(new ProbeNow(), check.interval());
+    timers.startTimerWithFixedDelay(PROBE_TIMER, new ProbeNow(), check.interval());
   }
 
   private Behavior<Command> probe() {
@@ -482,7 +486,7 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     transition(Breaker.OPEN, why);
     Duration open = spec.breaker().openDuration();
     openUntil = clock.millis() + open.toMillis();
-    timers.startSingleTimer(new OpenElapsed(epoch), open);
+    timers.startSingleTimer(OPEN_TIMER, new OpenElapsed(epoch), open);
     log.warn("Breaker of {} opened for {} ms: {}", id, open.toMillis(), why);
     publish();
   }
@@ -504,8 +508,8 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
     granted = 0;
     probeSuccesses = 0;
     reason = "breaker " + next + ": " + why;
-    timers.cancel(OpenElapsed.class);
-    timers.cancel(HalfOpenExpired.class);
+    timers.cancel(OPEN_TIMER);
+    timers.cancel(HALF_OPEN_TIMER);
     if (next == Breaker.FORCED_OPEN) {
       publish();
     }
@@ -519,7 +523,7 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
         + spec.breaker().halfOpenProbes() + " probe requests may go");
     Duration deadline = spec.breaker().openDuration().compareTo(MIN_HALF_OPEN_DEADLINE) > 0
         ? spec.breaker().openDuration() : MIN_HALF_OPEN_DEADLINE;
-    timers.startSingleTimer(new HalfOpenExpired(epoch), deadline);
+    timers.startSingleTimer(HALF_OPEN_TIMER, new HalfOpenExpired(epoch), deadline);
     log.info("Breaker of {} is half-open", id);
     publish();
     return this;

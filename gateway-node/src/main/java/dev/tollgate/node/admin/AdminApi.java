@@ -84,6 +84,7 @@ final class AdminApi {
   private final Materializer mat;
   private final String requestIdHeader;
   private final Optional<ClusterAccess> cluster;
+  private final Optional<UpstreamsView> upstreams;
 
   /**
    * What the admin API reads from the Pekko cluster: its membership and shards, and the quota
@@ -106,11 +107,15 @@ final class AdminApi {
    * @param blocking where directory calls run
    * @param cluster the cluster to show and the quota entities to read; empty when there is none
    *     (then {@code /cluster} and usage answer 503)
+   * @param upstreams the proxy's upstreams and their guards; empty when there is no proxy (then
+   *     {@code /upstreams} answers 503)
    */
   AdminApi(Optional<AdminTokens> tokens, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
       Optional<org.apache.pekko.actor.typed.ActorRef<ConfigStore.Command>> store, org.apache.pekko.actor.typed.Scheduler scheduler,
-      Executor blocking, Materializer mat, String requestIdHeader, Optional<ClusterAccess> cluster) {
+      Executor blocking, Materializer mat, String requestIdHeader, Optional<ClusterAccess> cluster,
+      Optional<UpstreamsView> upstreams) {
     this.tokens = Objects.requireNonNull(tokens, "tokens");
+    this.upstreams = Objects.requireNonNull(upstreams, "upstreams");
     this.cluster = Objects.requireNonNull(cluster, "cluster");
     this.store = Objects.requireNonNull(store, "store");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -187,6 +192,9 @@ final class AdminApi {
     List<String> s = segments(ex.path);
     if (!s.isEmpty() && s.get(0).equals("config")) {
       return config(ex, s, method);
+    }
+    if (!s.isEmpty() && s.get(0).equals("upstreams")) {
+      return upstreams(ex, s, method);
     }
     if (s.size() == 1 && s.get(0).equals("cluster")) {
       return method.equals("GET") ? discardThen(ex, () -> cluster(ex)) : notAllowed(ex, "GET");
@@ -349,6 +357,51 @@ final class AdminApi {
   }
 
   // GET /cluster
+  /**
+   * {@code GET /upstreams}, {@code GET /upstreams/{name}}, and {@code POST} (force open) or {@code
+   * DELETE} (release) {@code /upstreams/{name}/targets/{host:port}/forced-open}.
+   */
+  private CompletionStage<HttpResponse> upstreams(Exchange ex, List<String> s, String method) {
+    boolean forced = s.size() == 5 && s.get(2).equals("targets") && s.get(4).equals("forced-open");
+    if (!(s.size() <= 2 || forced) || s.stream().anyMatch(String::isEmpty)) {
+      ex.request.discardEntityBytes(mat);
+      return done(ex.problem(AdminProblem.notFound(ex.path)));
+    }
+    if (forced ? !(method.equals("POST") || method.equals("DELETE")) : !method.equals("GET")) {
+      return forced ? notAllowed(ex, "POST", "DELETE") : notAllowed(ex, "GET");
+    }
+    return discardThen(ex, () -> {
+      if (upstreams.isEmpty()) {
+        return done(ex.problem(AdminProblem.noUpstreams()));
+      }
+      UpstreamsView view = upstreams.get();
+      if (s.size() == 1) {
+        return done(ex.json(StatusCodes.OK, view.all()));
+      }
+      String name = s.get(1);
+      if (!forced) {
+        return done(view.one(name).map(json -> ex.json(StatusCodes.OK, json))
+            .orElseGet(() -> ex.problem(AdminProblem.unknownUpstream(name))));
+      }
+      if (!view.hasUpstream(name)) {
+        return done(ex.problem(AdminProblem.unknownUpstream(name)));
+      }
+      Optional<String> id = view.targetId(name, s.get(3));
+      if (id.isEmpty()) {
+        return done(ex.problem(AdminProblem.unknownTarget(name, s.get(3))));
+      }
+      boolean open = method.equals("POST");
+      log.info("Admin {} {} ({}): {} by {}", method, ex.path, ex.requestId, open ? "force open" : "release", ex.by);
+      return view.board().force(id.get(), open, ex.by)
+          .thenApply(status -> ex.json(StatusCodes.OK, UpstreamsView.statusJson(status)))
+          .exceptionally(e -> {
+            log.warn("Admin {} {} ({}): the guard did not answer: {}", method, ex.path, ex.requestId, unwrap(e).toString());
+            return ex.problem(AdminProblem.guardUnavailable(id.get(), unwrap(e).getClass().getSimpleName()))
+                .addHeader(RawHeader.create("Retry-After", "2"));
+          });
+    });
+  }
+
   private CompletionStage<HttpResponse> cluster(Exchange ex) {
     if (cluster.isEmpty()) {
       return done(ex.problem(AdminProblem.noCluster()));

@@ -117,4 +117,26 @@ final class AdminProblem {
   static Problem configStoreUnavailable(String why) {
     return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "config-store-unavailable", "Config store unavailable", why);
   }
+
+  static Problem unknownUpstream(String name) {
+    return new Problem(StatusCodes.NOT_FOUND, "unknown-upstream", "No such upstream",
+        "The config in service has no upstream '" + name + "'.");
+  }
+
+  static Problem unknownTarget(String upstream, String target) {
+    return new Problem(StatusCodes.NOT_FOUND, "unknown-target", "No such target",
+        "Upstream '" + upstream + "' has no target '" + target + "' in the config in service (targets are named"
+            + " host:port).");
+  }
+
+  static Problem noUpstreams() {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "upstreams-unavailable", "Upstreams unavailable",
+        "This admin API runs without a proxy whose upstreams it could show.");
+  }
+
+  static Problem guardUnavailable(String id, String why) {
+    return new Problem(StatusCodes.SERVICE_UNAVAILABLE, "guard-unavailable", "Upstream guard unavailable",
+        "The guard of target " + id + " did not answer (" + why + "; its shard may be moving to another node);"
+            + " its breaker may not have changed.");
+  }
 }

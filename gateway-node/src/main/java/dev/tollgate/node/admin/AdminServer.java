@@ -48,17 +48,18 @@ public final class AdminServer {
    * @param store the cluster's config store, when this node serves its config; empty otherwise (the
    *     config endpoints then answer 503)
    * @param quota reads the consumers' quota entities for their usage
+   * @param upstreams the proxy's upstreams and their guards, for {@code /upstreams}
    */
   public static CompletionStage<AdminServer> start(ActorSystem<?> system, NodeSettings.Admin settings,
       String requestIdHeader, Supplier<GatewayConfig> config, Optional<CredentialDirectory> directory,
       Optional<org.apache.pekko.actor.typed.ActorRef<dev.tollgate.cluster.config.ConfigStore.Command>> store,
-      QuotaUsage quota) {
+      QuotaUsage quota, Optional<UpstreamsView> upstreams) {
     Objects.requireNonNull(settings, "settings");
     Optional<AdminTokens> tokens = settings.requiresToken() ? Optional.of(new AdminTokens(settings.namedTokens()))
         : Optional.empty();
     AdminApi api = new AdminApi(tokens, config, directory, store, system.scheduler(),
         system.dispatchers().lookup(DispatcherSelector.blocking()), Materializer.matFromSystem(system), requestIdHeader,
-        Optional.of(new AdminApi.ClusterAccess(system, quota, settings.clusterTimeout())));
+        Optional.of(new AdminApi.ClusterAccess(system, quota, settings.clusterTimeout())), upstreams);
     return Http.get(system).newServerAt(settings.host(), settings.port())
         .bind((org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>>) api::handle)
         .thenApply(b -> {

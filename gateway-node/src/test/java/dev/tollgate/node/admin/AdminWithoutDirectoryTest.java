@@ -80,7 +80,7 @@ class AdminWithoutDirectoryTest {
       GatewayConfig config = ConfigLoader.parse(CONFIG.formatted("http://127.0.0.1:9"), "test");
       Materializer mat = Materializer.matFromSystem(kit.system());
       AdminApi api = new AdminApi(Optional.empty(), () -> config, Optional.empty(), Optional.empty(), kit.system().scheduler(),
-          kit.system().dispatchers().lookup(DispatcherSelector.blocking()), mat, "X-Request-Id", Optional.empty());
+          kit.system().dispatchers().lookup(DispatcherSelector.blocking()), mat, "X-Request-Id", Optional.empty(), Optional.empty());
 
       var created = api.handle(HttpRequest.POST("/consumers").withEntity(ContentTypes.APPLICATION_JSON, "{\"id\": \"x\"}"))
           .toCompletableFuture().join();

@@ -4,7 +4,6 @@ import static dev.tollgate.node.proxy.GuardCluster.await;
 import static dev.tollgate.node.proxy.GuardCluster.sleep;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tollgate.cluster.upstream.TargetStatus;
 import dev.tollgate.cluster.upstream.TargetStatus.Breaker;
 import dev.tollgate.cluster.upstream.TargetStatus.Health;
 import dev.tollgate.node.GatewayNode;
@@ -22,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
+import java.net.http.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -121,7 +120,7 @@ class BreakersAcrossNodesTest {
                 upstream: app
             """.formatted(failing.url()))) {
       // Slow failures: every probe of an episode is sent before the first one's failure is known.
-      failing.answer(request -> CompletableFuture.supplyAsync(() -> HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE),
+      failing.answer(request -> CompletableFuture.supplyAsync(() -> org.apache.pekko.http.javadsl.model.HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE),
           CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)));
       String id = "app/127.0.0.1:" + failing.port();
       try (Traffic traffic = new Traffic(cluster, "/work")) {
@@ -148,7 +147,7 @@ class BreakersAcrossNodesTest {
   }
 
   @Test
-  void aForcedOpenStopsEveryNodeUntilItIsReleased() {
+  void aForcedOpenThroughTheAdminApiStopsEveryNodeUntilItIsReleased() {
     try (TestUpstream up = TestUpstream.start("up", kit.system());
         GuardCluster cluster = GuardCluster.start(3, """
             upstreams:
@@ -164,10 +163,10 @@ class BreakersAcrossNodesTest {
         assertThat(cluster.get(node, "/before").statusCode()).isEqualTo(200);
       }
 
-      TargetStatus forced = cluster.nodes.get(1).proxy().targets().force(id, true, "test operator")
-          .toCompletableFuture().join();
-      assertThat(forced.breaker()).isEqualTo(Breaker.FORCED_OPEN);
-      assertThat(forced.reason()).contains("test operator");
+      String forcedOpen = "/upstreams/app/targets/127.0.0.1:" + up.port() + "/forced-open";
+      HttpResponse<String> forced = cluster.admin(cluster.nodes.get(1), "POST", forcedOpen);
+      assertThat(forced.statusCode()).isEqualTo(200);
+      assertThat(forced.body()).contains("\"breaker\":\"FORCED_OPEN\"").contains("forced open by admin-api");
       await(Duration.ofSeconds(2), "every node to see the forced open",
           () -> cluster.everyNodeSees(id, s -> s.breaker() == Breaker.FORCED_OPEN));
       long reached = up.requestsTo("/during");
@@ -178,9 +177,15 @@ class BreakersAcrossNodesTest {
       }
       assertThat(up.requestsTo("/during")).isEqualTo(reached);
 
-      TargetStatus released = cluster.nodes.get(2).proxy().targets().force(id, false, "test operator")
-          .toCompletableFuture().join();
-      assertThat(released.breaker()).isEqualTo(Breaker.CLOSED);
+      HttpResponse<String> shown = cluster.admin(cluster.nodes.get(0), "GET", "/upstreams/app");
+      assertThat(shown.body()).contains("\"breaker\":\"FORCED_OPEN\"").contains("\"available\":false")
+          .contains("\"available_targets\":0");
+      HttpResponse<String> released = cluster.admin(cluster.nodes.get(2), "DELETE", forcedOpen);
+      assertThat(released.statusCode()).isEqualTo(200);
+      assertThat(released.body()).contains("\"breaker\":\"CLOSED\"").contains("released by admin-api");
+      assertThat(cluster.admin(cluster.nodes.get(0), "POST", "/upstreams/app/targets/127.0.0.1:1/forced-open").statusCode())
+          .isEqualTo(404);
+      assertThat(cluster.admin(cluster.nodes.get(0), "GET", "/upstreams/nope").statusCode()).isEqualTo(404);
       await(Duration.ofSeconds(2), "every node to see the release",
           () -> cluster.everyNodeSees(id, s -> s.breaker() == Breaker.CLOSED));
       for (GatewayNode node : cluster.nodes) {

@@ -90,6 +90,20 @@ final class GuardCluster implements AutoCloseable {
     }
   }
 
+  /** Sends {@code method path} to the node's admin API, without a body. */
+  HttpResponse<String> admin(GatewayNode node, String method, String path) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminAddress().orElseThrow().getPort()
+            + path)).timeout(Duration.ofSeconds(20)).method(method, HttpRequest.BodyPublishers.noBody()).build();
+    try {
+      return client.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   static void await(Duration within, String what, java.util.function.BooleanSupplier condition) {
     long deadline = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {
