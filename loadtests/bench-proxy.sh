@@ -409,7 +409,7 @@ URL[tollgate]="http://127.0.0.1:$TOLLGATE_PORT/"; SPID[tollgate]="${TOLLGATE_PID
 URL[pekko]="http://127.0.0.1:$PEKKO_PORT/";       SPID[pekko]="${PEKKO_PID:-0}"
 URL[tg-quota]="http://127.0.0.1:$TOLLGATE_PORT/quota/"; SPID[tg-quota]="${TOLLGATE_PID:-0}"
 for t in tg-anon tg-key tg-jwt; do URL[$t]="http://127.0.0.1:$TOLLGATE_PORT/${t#tg-}/"; SPID[$t]="${TOLLGATE_PID:-0}"; done
-for t in "${TARGETS[@]}"; do HDR[$t]="$API_KEY_HEADER"; done
+for t in direct nginx tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-jwt pekko; do HDR[$t]="$API_KEY_HEADER"; done
 HDR[tg-key]="${DIR_KEY_HEADER:-}"; HDR[tg-jwt]="${JWT_HEADER:-}"
 URL[tg-bearer]="${URL[tg-anon]}"; SPID[tg-bearer]="${TOLLGATE_PID:-0}"; HDR[tg-bearer]="${JWT_HEADER:-}"
 URL[tg-applying]="${URL[tollgate]}"; SPID[tg-applying]="${TOLLGATE_PID:-0}"
@@ -434,6 +434,7 @@ if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
   run_wrk warmup "${URL[tollgate]}" "$WARMUP" "$TOLLGATE_PID"
   log "warm-up: $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
   for t in tg-quota tg-anon tg-key tg-jwt; do
+    case " ${TARGETS[*]} " in *" $t "*) ;; *) continue ;; esac
     run_wrk "warmup-$t" "${URL[$t]}" "$WARMUP" "$TOLLGATE_PID" "" "${HDR[$t]}"
     log "warm-up ($t): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
   done
