@@ -90,6 +90,10 @@ final class DemoSetup {
           + "/consumers   # a new consumer");
       out.println("  curl -s -X POST " + api + "/consumers/bob/keys   # a key for bob, shown once: send it as X-Api-Key to "
           + base + "/echo/hi");
+      out.println("  curl -s " + api + "/upstreams   # each target's health and circuit breaker, as the cluster decides them");
+      upstreams.stream().findFirst().ifPresent(u -> out.println("  curl -s -X POST " + api
+          + "/upstreams/echo/targets/127.0.0.1:" + u.address().getPort() + "/forced-open   # no node sends "
+          + u.name() + " requests until DELETE releases it"));
     });
     out.println();
     out.println("Stop with Ctrl-C.");

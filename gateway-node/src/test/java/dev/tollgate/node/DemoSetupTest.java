@@ -87,6 +87,22 @@ class DemoSetupTest {
       assertThat(bob.statusCode()).isEqualTo(200);
       assertThat(bob.headers().firstValue("RateLimit-Policy")).hasValue("\"trial-minute\";q=5;w=60");
 
+      Matcher upstreamsLine = Pattern.compile("curl -s (http://\\S+/upstreams) ").matcher(welcome);
+      assertThat(upstreamsLine.find()).as(welcome).isTrue();
+      HttpResponse<String> shown = client.send(HttpRequest.newBuilder(URI.create(upstreamsLine.group(1))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(shown.statusCode()).isEqualTo(200);
+      assertThat(shown.body()).contains("\"name\":\"echo\"").contains("\"available_targets\":2");
+      Matcher force = Pattern.compile("curl -s -X POST (http://\\S+/forced-open)").matcher(welcome);
+      assertThat(force.find()).as(welcome).isTrue();
+      HttpResponse<String> forced = client.send(HttpRequest.newBuilder(URI.create(force.group(1)))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(forced.statusCode()).as(forced.body()).isEqualTo(200);
+      assertThat(forced.body()).contains("FORCED_OPEN");
+      HttpResponse<String> releasedAnswer = client.send(HttpRequest.newBuilder(URI.create(force.group(1)))
+          .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(releasedAnswer.body()).contains("\"breaker\":\"CLOSED\"");
+
       Matcher notFound = Pattern.compile("curl -si (http://\\S+/nowhere)").matcher(welcome);
       assertThat(notFound.find()).isTrue();
       HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(notFound.group(1))).build(),
