@@ -70,7 +70,7 @@ class AdminCommandsTest {
       assertThat(status.out()).contains("Cluster: 1 member, as " + self + " sees it; leader " + self + ", oldest " + self);
       assertThat(status.out().lines().filter(l -> l.startsWith("  " + self + " *")))
           .singleElement().asString().matches("  \\S+ \\*  +Up, leader, oldest +yes +dc-default +ConsumerQuota [0-9]+ shards?,"
-              + " [0-9]+ entit(y|ies)");
+              + " [0-9]+ entit(y|ies); UpstreamGuard [0-9]+ shards?, [0-9]+ entit(y|ies)");
 
       Result refused = run("apply", "-f", bad.toString(), "--admin", admin);
       assertThat(refused.code()).isEqualTo(1);
