@@ -12,7 +12,7 @@ import java.util.Objects;
  */
 public record NodeSettings(
     Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Directory directory,
-    Admin admin, Duration shutdownGrace) {
+    Admin admin, Duration shutdownGrace, Management management) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
@@ -23,6 +23,36 @@ public record NodeSettings(
     Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(admin, "admin");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+    Objects.requireNonNull(management, "management");
+  }
+
+  /**
+   * Pekko Management's listener, which serves {@code /alive} and {@code /ready} for balancers and
+   * orchestrators, and how long a stopping node stays up answering {@code /ready} with 503 before it
+   * stops accepting.
+   *
+   * @param port 0 picks a free one
+   * @param readyDelay {@code tollgate.shutdown.ready-delay}: time for balancers to notice the 503
+   */
+  public record Management(String host, int port, Duration readyDelay) {
+    public Management {
+      Objects.requireNonNull(host, "host");
+      Objects.requireNonNull(readyDelay, "readyDelay");
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+      if (readyDelay.isNegative()) {
+        throw new IllegalArgumentException("readyDelay must not be negative");
+      }
+    }
+
+    public Management withPort(int p) {
+      return new Management(host, p, readyDelay);
+    }
+
+    public Management withReadyDelay(Duration d) {
+      return new Management(host, port, d);
+    }
   }
 
   /**
@@ -376,30 +406,34 @@ public record NodeSettings(
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace, management);
   }
 
   public NodeSettings withStorage(Storage s) {
-    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace, management);
   }
 
   public NodeSettings withQuota(Quota q) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace, management);
   }
 
   public NodeSettings withDirectory(Directory d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace, management);
   }
 
   public NodeSettings withAdmin(Admin a) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace, management);
+  }
+
+  public NodeSettings withManagement(Management m) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, m);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d, management);
   }
 }

@@ -269,7 +269,12 @@ public final class NodeSettingsLoader {
     NodeSettings.Admin admin = admin(r);
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
-    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace);
+    NodeSettings.Management management = new NodeSettings.Management(
+        r.read("tollgate.management.host", "a host name or IP address to bind, such as 127.0.0.1 or 0.0.0.0",
+            r::nonEmptyString, "127.0.0.1"),
+        r.read("tollgate.management.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8558),
+        r.read("tollgate.shutdown.ready-delay", "a duration such as 5s", r::nonNegativeDuration, Duration.ofSeconds(5)));
+    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management);
   }
 
   private static NodeSettings.Admin admin(Reader r) {

@@ -248,9 +248,11 @@ class NodeSettingsLoaderTest {
     assertThat(vars).containsEntry("TOLLGATE_PROXY_PORT", "tollgate.proxy.port")
         .containsEntry("TOLLGATE_PROXY_MAX_BODY", "tollgate.proxy.max-body")
         .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections")
-        .containsEntry("TOLLGATE_ADMIN_TOKENS", "tollgate.admin.tokens");
+        .containsEntry("TOLLGATE_ADMIN_TOKENS", "tollgate.admin.tokens")
+        .containsEntry("TOLLGATE_MANAGEMENT_PORT", "tollgate.management.port")
+        .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(34);
+    assertThat(vars).hasSize(37);
   }
 
   @Test
