@@ -304,7 +304,7 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   TG_LOG="$TMP/tollgate.log"
   log "starting Tollgate on 127.0.0.1:$TOLLGATE_PORT, admin API on 127.0.0.1:$ADMIN_PORT (config $TG_CONFIG)"
   java "${JOPTS[@]}" -Dtollgate.proxy.host=127.0.0.1 -Dtollgate.proxy.port="$TOLLGATE_PORT" \
-    -Dtollgate.admin.port="$ADMIN_PORT" -Dtollgate.directory.port=0 -Dtollgate.storage.data-dir="$TMP/tollgate-data" \
+    -Dtollgate.admin.port="$ADMIN_PORT" -Dtollgate.directory.port=0 -Dtollgate.management.port=0 -Dtollgate.storage.data-dir="$TMP/tollgate-data" \
     -jar "$TOLLGATE_JAR" run --config "$TG_CONFIG" > "$TG_LOG" 2>&1 &
   TOLLGATE_PID=$!
   PIDS+=("$TOLLGATE_PID")

@@ -46,9 +46,16 @@ public final class GatewayNode {
 
   private final Optional<CredentialDirectory> directory;
   private final Optional<AdminServer> admin;
+  private final InetSocketAddress managementAddress;
+  /** The grace period of the shutdown under way (or the settings', before one). */
+  private volatile Duration grace;
+  /** Whether the shutdown's drain saw every request in flight finish. */
+  private volatile boolean clean = true;
 
   private GatewayNode(ActorSystem<Void> system, ProxyServer proxy, LeasedQuotaClient quota, InetSocketAddress proxyAddress,
-      NodeSettings settings, Optional<CredentialDirectory> directory, Optional<AdminServer> admin) {
+      NodeSettings settings, Optional<CredentialDirectory> directory, Optional<AdminServer> admin,
+      InetSocketAddress managementAddress) {
+    this.managementAddress = managementAddress;
     this.system = system;
     this.proxy = proxy;
     this.quota = quota;
@@ -128,7 +135,15 @@ public final class GatewayNode {
             .orElse(CompletableFuture.completedFuture(null)))
         .thenCompose(ready -> proxy.start())
         .thenCompose(address -> startAdmin(system, settings, proxy, directory, store, entities)
-            .thenApply(admin -> new GatewayNode(system, proxy, quota, address, settings, directory, admin)))
+            .thenCompose(admin -> org.apache.pekko.management.javadsl.PekkoManagement.get(system.classicSystem()).start()
+                .thenApply(uri -> {
+                  GatewayNode node = new GatewayNode(system, proxy, quota, address, settings, directory, admin,
+                      new InetSocketAddress(uri.host().address(), uri.port()));
+                  node.addShutdownTasks();
+                  NodeLifecycle.get(system).serving();
+                  log.info("Health checks on {}: /alive, /ready", uri);
+                  return node;
+                })))
         .exceptionallyCompose(e -> {
           quota.close();
           system.terminate();
@@ -269,12 +284,23 @@ public final class GatewayNode {
    */
   static Config pekkoConfig(NodeSettings settings, Config overrides, Database database) {
     NodeSettings.Proxy p = settings.proxy();
-    Config derived = ConfigFactory.parseMap(Map.of(
+    NodeSettings.Management m = settings.management();
+    Map<String, Object> values = new java.util.HashMap<>(Map.of(
         "pekko.http.server.parsing.max-uri-length", p.maxUriLength(),
         "pekko.http.server.parsing.max-header-value-length", p.maxHeaderBytes(),
         "pekko.http.server.idle-timeout", p.idleTimeout().toMillis() + "ms",
         "pekko.cluster.sharding.passivation.default-idle-strategy.idle-entity.timeout",
-        settings.quota().passivateAfter().toMillis() + "ms"))
+        settings.quota().passivateAfter().toMillis() + "ms",
+        "pekko.management.http.hostname", m.host(),
+        "pekko.management.http.port", m.port() == 0 ? freePort(m.host()) : m.port(),
+        "pekko.management.http.routes.health-checks", "",
+        "pekko.management.http.routes.tollgate", HealthRoutes.class.getName()));
+    // The phases that wait hold a little longer than their waits, so that Pekko does not cut them short.
+    values.put("pekko.coordinated-shutdown.phases.before-service-unbind.timeout",
+        m.readyDelay().plusSeconds(5).toMillis() + "ms");
+    values.put("pekko.coordinated-shutdown.phases.service-requests-done.timeout",
+        settings.shutdownGrace().plusSeconds(10).toMillis() + "ms");
+    Config derived = ConfigFactory.parseMap(values)
         .withFallback(ClusterMembership.pekkoConfig(settings.cluster()))
         .withFallback(database.pekkoConfig(settings.storage().maxConnections()));
     return derived
@@ -307,8 +333,11 @@ public final class GatewayNode {
   }
 
   /**
-   * Stops the node gracefully: close the admin API, stop accepting, let requests in flight finish
-   * within the grace period, then stop the actor system.
+   * Stops the node gracefully through Pekko's coordinated shutdown, which SIGTERM also runs, in
+   * order: {@code /ready} turns 503 and the node waits {@code tollgate.shutdown.ready-delay} for
+   * balancers to notice; it stops accepting (the proxy and the admin API); requests in flight finish
+   * within the grace period and the quota leases' unused tokens go back; then shards hand off, the
+   * node leaves the cluster, and the actor system stops.
    *
    * @return completes when the node has stopped; true if nothing was cut off
    */
@@ -316,27 +345,57 @@ public final class GatewayNode {
     return shutdown(settings.shutdownGrace());
   }
 
+  /** As {@link #shutdown()}, with a grace period of its own. */
   public CompletionStage<Boolean> shutdown(Duration grace) {
-    log.info("Stopping: no new connections; waiting up to {} ms for {} requests in flight", grace.toMillis(), proxy.inFlight());
-    CompletionStage<Void> adminStopped = admin.map(AdminServer::stop)
-        .orElse(CompletableFuture.completedFuture(null))
-        .exceptionally(e -> {
-          log.warn("The admin API did not stop cleanly: {}", e.toString());
-          return null;
-        });
-    return adminStopped.thenCompose(stopped -> proxy.drain(grace))
+    this.grace = grace;
+    return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).thenApply(done -> clean);
+  }
+
+  /** The node's steps of the coordinated shutdown, in the phases Pekko runs in order. */
+  private void addShutdownTasks() {
+    this.grace = settings.shutdownGrace();
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    Duration readyDelay = settings.management().readyDelay();
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "tollgate-not-ready", () -> {
+      NodeLifecycle.get(system).stopping();
+      log.info("Stopping: /ready answers 503; accepting for {} ms more so that balancers take this node out",
+          readyDelay.toMillis());
+      CompletableFuture<org.apache.pekko.Done> waited = new CompletableFuture<>();
+      system.scheduler().scheduleOnce(readyDelay, () -> waited.complete(org.apache.pekko.Done.getInstance()),
+          system.executionContext());
+      return waited;
+    });
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "tollgate-stop-accepting", () -> {
+      log.info("Stopping: no new connections; waiting up to {} ms for {} requests in flight", grace.toMillis(),
+          proxy.inFlight());
+      CompletionStage<Void> adminStopped = admin.map(AdminServer::stop)
+          .orElse(CompletableFuture.completedFuture(null))
+          .exceptionally(e -> {
+            log.warn("The admin API did not stop cleanly: {}", e.toString());
+            return null;
+          });
+      return adminStopped.thenCompose(stopped -> proxy.stopAccepting()).thenApply(done -> org.apache.pekko.Done.getInstance());
+    });
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "tollgate-drain", () -> proxy.drained(grace)
         // Unused tokens go back to their entities, so the nodes that stay can spend them.
-        .thenCompose(clean -> quota.releaseAll().toCompletableFuture()
-            .completeOnTimeout(null, 3, java.util.concurrent.TimeUnit.SECONDS)
-            .thenApply(released -> clean))
-        .thenCompose(clean -> {
-          LeasedQuotaClient.Stats stats = quota.stats();
-          log.info("Quota decisions on this node: {}, of which {} waited for an entity and {} used the local share",
-              stats.decisions(), stats.remote(), stats.localShare());
-          quota.close();
-          directory.ifPresent(CredentialDirectory::close);
-          // Leave the cluster (quota shards hand off to the other nodes), then stop the actor system.
-          return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).thenApply(done -> clean);
-        });
+        .thenCompose(drained -> {
+          clean = drained;
+          return quota.releaseAll().toCompletableFuture().completeOnTimeout(null, 3, java.util.concurrent.TimeUnit.SECONDS);
+        })
+        .thenApply(released -> org.apache.pekko.Done.getInstance()));
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "tollgate-close", () -> {
+      LeasedQuotaClient.Stats stats = quota.stats();
+      log.info("Quota decisions on this node: {}, of which {} waited for an entity and {} used the local share",
+          stats.decisions(), stats.remote(), stats.localShare());
+      quota.close();
+      directory.ifPresent(CredentialDirectory::close);
+      // Then Pekko's own phases: shards hand off, the node leaves the cluster, the system stops.
+      return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+    });
+  }
+
+  /** Where {@code /alive} and {@code /ready} are served. */
+  public InetSocketAddress managementAddress() {
+    return managementAddress;
   }
 }

@@ -95,6 +95,7 @@ class ClusterConfigTest {
         .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2)))
         .withDirectory(s.directory().withPort(0).withMembers(List.of()))
         .withAdmin(s.admin().withPort(0))
+        .withManagement(s.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", database), "postgres", "postgres"));
   }
 

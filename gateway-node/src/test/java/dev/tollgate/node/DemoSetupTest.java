@@ -28,6 +28,7 @@ class DemoSetupTest {
     NodeSettings settings = defaults.withProxy(defaults.proxy().withHost("127.0.0.1").withPort(0))
         .withCluster(defaults.cluster().withPort(0))
         .withDirectory(defaults.directory().withPort(0)).withAdmin(defaults.admin().withPort(0))
+        .withManagement(defaults.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
         .withStorage(defaults.storage().withDataDir(java.nio.file.Files.createTempDirectory("tollgate-demo-data")));
     DemoSetup demo = DemoSetup.start(settings, ConfigFactory.empty());
     try {

@@ -62,6 +62,8 @@ final class NodeProcess implements AutoCloseable {
     // A directory member of its own on a free port, not the default 5701 that another node may hold.
     builder.environment().putIfAbsent("TOLLGATE_DIRECTORY_PORT", "0");
     builder.environment().putIfAbsent("TOLLGATE_ADMIN_PORT", "0");
+    builder.environment().putIfAbsent("TOLLGATE_MANAGEMENT_PORT", "0");
+    builder.environment().putIfAbsent("TOLLGATE_SHUTDOWN_READY_DELAY", "0s");
     builder.environment().putIfAbsent("TOLLGATE_STORAGE_DATA_DIR",
         Files.createTempDirectory("tollgate-node-data").toString());
     return new NodeProcess(builder.start());

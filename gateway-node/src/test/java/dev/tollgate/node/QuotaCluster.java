@@ -93,6 +93,7 @@ final class QuotaCluster implements AutoCloseable {
         // The quota tests need no directory cluster: each node's member keeps to itself.
         .withDirectory(s.directory().withPort(0).withMembers(List.of()))
         .withAdmin(s.admin().withPort(0))
+        .withManagement(s.management().withPort(0).withReadyDelay(Duration.ZERO))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres"));
   }
 

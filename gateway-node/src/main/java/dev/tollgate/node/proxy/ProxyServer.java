@@ -136,18 +136,24 @@ public final class ProxyServer {
   }
 
   /**
-   * Drains the node: stops accepting, marks responses {@code Connection: close}, waits for requests
-   * in flight up to {@code grace}, then closes the remaining connections.
-   *
-   * @return completes when drained; true if every request finished within the grace period
+   * Stops accepting: the listener unbinds, and responses from now on carry {@code Connection:
+   * close}, so clients move to other nodes. Connections already open stay until {@link #drained}.
    */
-  public CompletionStage<Boolean> drain(Duration grace) {
+  public CompletionStage<Void> stopAccepting() {
     Tcp.ServerBinding b = binding;
-    CompletionStage<?> unbound = b == null ? CompletableFuture.completedFuture(null) : b.unbind();
     handler.startDraining();
+    return b == null ? CompletableFuture.completedFuture(null) : b.unbind().thenApply(done -> null);
+  }
+
+  /**
+   * Waits for the requests in flight, up to {@code grace}, then closes the remaining connections
+   * and the upstream pools.
+   *
+   * @return true if every request finished within the grace period
+   */
+  public CompletionStage<Boolean> drained(Duration grace) {
     CompletableFuture<Boolean> drained = new CompletableFuture<>();
-    long deadline = System.nanoTime() + grace.toNanos();
-    unbound.whenComplete((ok, e) -> awaitIdle(drained, deadline));
+    awaitIdle(drained, System.nanoTime() + grace.toNanos());
     return drained.thenCompose(clean -> {
       connections.shutdown();
       config.get().close();

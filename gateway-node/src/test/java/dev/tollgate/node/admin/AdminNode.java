@@ -50,6 +50,7 @@ final class AdminNode implements AutoCloseable {
           .withCluster(s.cluster().withPort(0))
           .withDirectory(s.directory().withPort(0).withMembers(java.util.List.of()))
           .withAdmin(s.admin().withPort(0))
+          .withManagement(s.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
           .withStorage(s.storage().withDataDir(Files.createTempDirectory("tollgate-admin-data")));
     } catch (dev.tollgate.config.ConfigException | IOException e) {
       throw new IllegalStateException(e);
