@@ -344,6 +344,7 @@ public record NodeSettings(
    * @param idleTimeout a client connection idle this long is closed
    * @param trustedProxies peers whose {@code X-Forwarded-*} and {@code Forwarded} headers are believed
    * @param requestIdHeader the header that carries the request id
+   * @param proxyProtocol whether connections start with a PROXY protocol header, and from whom
    */
   public record Proxy(
       String host,
@@ -354,7 +355,8 @@ public record NodeSettings(
       Duration headerReadTimeout,
       Duration idleTimeout,
       List<CidrRange> trustedProxies,
-      String requestIdHeader) {
+      String requestIdHeader,
+      ProxyProtocol proxyProtocol) {
 
     public Proxy {
       Objects.requireNonNull(host, "host");
@@ -362,29 +364,78 @@ public record NodeSettings(
       Objects.requireNonNull(idleTimeout, "idleTimeout");
       trustedProxies = List.copyOf(Objects.requireNonNull(trustedProxies, "trustedProxies"));
       Objects.requireNonNull(requestIdHeader, "requestIdHeader");
+      Objects.requireNonNull(proxyProtocol, "proxyProtocol");
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("port out of range: " + port);
       }
     }
 
     public Proxy withHost(String h) {
-      return new Proxy(h, port, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader);
+      return new Proxy(h, port, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader, proxyProtocol);
     }
 
     public Proxy withPort(int p) {
-      return new Proxy(host, p, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader);
+      return new Proxy(host, p, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader, proxyProtocol);
     }
 
     public Proxy withHeaderReadTimeout(Duration d) {
-      return new Proxy(host, port, maxBodyBytes, maxHeaderBytes, maxUriLength, d, idleTimeout, trustedProxies, requestIdHeader);
+      return new Proxy(host, port, maxBodyBytes, maxHeaderBytes, maxUriLength, d, idleTimeout, trustedProxies, requestIdHeader, proxyProtocol);
     }
 
     public Proxy withMaxBodyBytes(long b) {
-      return new Proxy(host, port, b, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader);
+      return new Proxy(host, port, b, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader, proxyProtocol);
     }
 
     public Proxy withTrustedProxies(List<CidrRange> t) {
-      return new Proxy(host, port, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, t, requestIdHeader);
+      return new Proxy(host, port, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, t, requestIdHeader, proxyProtocol);
+    }
+
+    public Proxy withProxyProtocol(ProxyProtocol p) {
+      return new Proxy(host, port, maxBodyBytes, maxHeaderBytes, maxUriLength, headerReadTimeout, idleTimeout, trustedProxies, requestIdHeader, p);
+    }
+  }
+
+  /**
+   * The PROXY protocol (HAProxy's, versions 1 and 2) on the proxy listener: when enabled, every
+   * connection must come from a peer in {@code trusted} and start with a PROXY header, whose source
+   * address then stands for the client.
+   *
+   * @param trusted peers allowed to connect and send the header; others are refused before a byte is read
+   * @param headerTimeout a connection without a complete header this long after it was accepted is closed
+   */
+  public record ProxyProtocol(boolean enabled, List<CidrRange> trusted, Duration headerTimeout) {
+
+    public static final ProxyProtocol OFF = new ProxyProtocol(false,
+        List.of(CidrRange.parse("127.0.0.1/32"), CidrRange.parse("::1/128")), Duration.ofSeconds(5));
+
+    public ProxyProtocol {
+      trusted = List.copyOf(Objects.requireNonNull(trusted, "trusted"));
+      Objects.requireNonNull(headerTimeout, "headerTimeout");
+      if (headerTimeout.isNegative() || headerTimeout.isZero()) {
+        throw new IllegalArgumentException("headerTimeout must be positive");
+      }
+    }
+
+    /** Whether {@code address} may open connections that start with a PROXY header. */
+    public boolean isTrusted(java.net.InetAddress address) {
+      for (CidrRange r : trusted) {
+        if (r.contains(address)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    public ProxyProtocol withEnabled(boolean e) {
+      return new ProxyProtocol(e, trusted, headerTimeout);
+    }
+
+    public ProxyProtocol withTrusted(List<CidrRange> t) {
+      return new ProxyProtocol(enabled, t, headerTimeout);
+    }
+
+    public ProxyProtocol withHeaderTimeout(Duration d) {
+      return new ProxyProtocol(enabled, trusted, d);
     }
   }
 

@@ -237,7 +237,14 @@ public final class NodeSettingsLoader {
         r.read("tollgate.proxy.idle-timeout", "a positive duration such as 60s", r::positiveDuration, Duration.ofSeconds(60)),
         r.read("tollgate.proxy.trusted-proxies", "a list of IP addresses or CIDR blocks such as [\"10.0.0.0/8\"]",
             r::cidrList, List.of()),
-        r.read("tollgate.proxy.request-id-header", "a header name such as X-Request-Id", r::headerName, "X-Request-Id"));
+        r.read("tollgate.proxy.request-id-header", "a header name such as X-Request-Id", r::headerName, "X-Request-Id"),
+        new NodeSettings.ProxyProtocol(
+            r.read("tollgate.proxy.proxy-protocol.enabled", "true or false", r::bool, false),
+            r.read("tollgate.proxy.proxy-protocol.trusted",
+                "a list of IP addresses or CIDR blocks such as [\"10.0.0.0/8\"]", r::cidrList,
+                NodeSettings.ProxyProtocol.OFF.trusted()),
+            r.read("tollgate.proxy.proxy-protocol.header-timeout", "a positive duration such as 5s", r::positiveDuration,
+                NodeSettings.ProxyProtocol.OFF.headerTimeout())));
     NodeSettings.UpstreamPool pool = new NodeSettings.UpstreamPool(
         r.read("tollgate.upstream-pool.max-connections", "a whole number from 1 to 65536", p -> r.intIn(p, 1, 65536), 512),
         r.read("tollgate.upstream-pool.queue-size", "a whole number from 1 to 1048576", p -> r.intIn(p, 1, 1 << 20), 4096));
@@ -395,6 +402,10 @@ public final class NodeSettingsLoader {
         throw new IllegalArgumentException("blank");
       }
       return s;
+    }
+
+    boolean bool(String path) {
+      return config.getBoolean(path);
     }
 
     String string(String path) {

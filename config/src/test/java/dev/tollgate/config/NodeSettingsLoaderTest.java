@@ -252,7 +252,52 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_MANAGEMENT_PORT", "tollgate.management.port")
         .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(37);
+    assertThat(vars).hasSize(40);
+  }
+
+  @Test
+  void proxyProtocolIsOffByDefaultAndTrustsLoopback() {
+    NodeSettings.ProxyProtocol pp = NodeSettingsLoader.defaults().proxy().proxyProtocol();
+    assertThat(pp.enabled()).isFalse();
+    assertThat(pp.trusted()).extracting(Object::toString).containsExactly("127.0.0.1/32", "::1/128");
+    assertThat(pp.headerTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(pp).isEqualTo(NodeSettings.ProxyProtocol.OFF);
+  }
+
+  @Test
+  void proxyProtocolSettingsComeFromVariablesAndProperties() throws Exception {
+    Map<String, String> vars = NodeSettingsLoader.environmentVariables();
+    assertThat(vars).containsEntry("TOLLGATE_PROXY_PROXY_PROTOCOL_ENABLED", "tollgate.proxy.proxy-protocol.enabled")
+        .containsEntry("TOLLGATE_PROXY_PROXY_PROTOCOL_TRUSTED", "tollgate.proxy.proxy-protocol.trusted")
+        .containsEntry("TOLLGATE_PROXY_PROXY_PROTOCOL_HEADER_TIMEOUT", "tollgate.proxy.proxy-protocol.header-timeout");
+    NodeSettings s = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_PROXY_PROXY_PROTOCOL_ENABLED", "true",
+            "TOLLGATE_PROXY_PROXY_PROTOCOL_TRUSTED", "[\"10.0.0.0/8\", \"fd00::/8\"]"),
+        props("tollgate.proxy.proxy-protocol.header-timeout", "2s"));
+    NodeSettings.ProxyProtocol pp = s.proxy().proxyProtocol();
+    assertThat(pp.enabled()).isTrue();
+    assertThat(pp.trusted()).extracting(Object::toString).containsExactly("10.0.0.0/8", "fd00::/8");
+    assertThat(pp.headerTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(pp.isTrusted(java.net.InetAddress.getByName("10.1.2.3"))).isTrue();
+    assertThat(pp.isTrusted(java.net.InetAddress.getByName("127.0.0.1"))).isFalse();
+  }
+
+  @Test
+  void badProxyProtocolSettingsAreReportedTogether() {
+    List<String> errors = errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_PROXY_PROXY_PROTOCOL_ENABLED", "sometimes"),
+        props("tollgate.proxy.proxy-protocol.trusted.0", "lb.internal",
+            "tollgate.proxy.proxy-protocol.header-timeout", "0s",
+            "tollgate.proxy.proxy-protocol.enable", "true")));
+    assertThat(errors).containsExactlyInAnyOrder(
+        "tollgate.proxy.proxy-protocol.enabled: \"sometimes\" (expected: true or false) from environment variable"
+            + " TOLLGATE_PROXY_PROXY_PROTOCOL_ENABLED",
+        "tollgate.proxy.proxy-protocol.trusted: {\"0\":\"lb.internal\"} (expected: a list of IP addresses or CIDR blocks"
+            + " such as [\"10.0.0.0/8\"]) from system properties",
+        "tollgate.proxy.proxy-protocol.header-timeout: \"0s\" (expected: a positive duration such as 5s) from system"
+            + " properties",
+        "tollgate.proxy.proxy-protocol.enable: unknown setting (from system properties; did you mean"
+            + " tollgate.proxy.proxy-protocol.enabled?)");
   }
 
   @Test

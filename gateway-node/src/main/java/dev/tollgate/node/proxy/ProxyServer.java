@@ -26,6 +26,7 @@ import org.apache.pekko.stream.TLSProtocol;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.TLSPlacebo;
 import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.util.ByteString;
@@ -34,8 +35,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The proxy listener. Binds TCP itself and joins each connection with Pekko's HTTP server layer,
- * so that connection-level stages (the head read timeout now; PROXY protocol and TLS later) sit
- * below HTTP. Owns the current {@link CompiledConfig} and swaps it atomically.
+ * so that connection-level stages (the PROXY protocol decoder when enabled, the head read timeout;
+ * TLS later) sit below HTTP. Owns the current {@link CompiledConfig} and swaps it atomically.
  */
 public final class ProxyServer {
 
@@ -51,6 +52,7 @@ public final class ProxyServer {
   private final SharedKillSwitch connections = KillSwitches.shared("proxy-connections");
   /** One stage for every connection: a GraphStage makes fresh state each time it is materialized. */
   private final HeadReadTimeout headReadTimeout;
+  private final PeerWarnings proxyProtocolWarnings = new PeerWarnings(log, Duration.ofMinutes(1), System::nanoTime);
   private volatile Tcp.ServerBinding binding;
 
   /**
@@ -111,9 +113,10 @@ public final class ProxyServer {
             Optional.of(proxy.idleTimeout()))
         .to(Sink.foreach(connection -> {
           InetSocketAddress remote = connection.remoteAddress();
-          ConnectionInfo info = new ConnectionInfo(remote, remote.getAddress().getHostAddress(),
-              handler.forwardedHeaders().isTrusted(remote.getAddress()), connection.localAddress().getPort(), "http");
-          connection.handleWith(connectionFlow(serverSettings, info, log), mat);
+          int localPort = connection.localAddress().getPort();
+          connection.handleWith(proxy.proxyProtocol().enabled()
+              ? proxyProtocolFlow(serverSettings, remote, localPort, log)
+              : connectionFlow(serverSettings, connectionInfo(remote, localPort), log), mat);
         }))
         .run(mat)
         .thenApply(b -> {
@@ -123,8 +126,55 @@ public final class ProxyServer {
         });
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
+  /** The connection from {@code client}: the TCP peer's address, or the one its PROXY header gave. */
+  private ConnectionInfo connectionInfo(InetSocketAddress client, int localPort) {
+    return new ConnectionInfo(client, client.getAddress().getHostAddress(),
+        handler.forwardedHeaders().isTrusted(client.getAddress()), localPort, "http");
+  }
+
   private Flow<ByteString, ByteString, NotUsed> connectionFlow(ServerSettings serverSettings, ConnectionInfo info,
+      org.apache.pekko.event.LoggingAdapter log) {
+    return Flow.<ByteString>create().via(connections.flow()).via(httpFlow(serverSettings, info, log));
+  }
+
+  /**
+   * A connection that must start with a PROXY protocol header. A peer outside {@code
+   * tollgate.proxy.proxy-protocol.trusted} is refused: its flow cancels the input before reading
+   * and completes the output, so the connection closes at once.
+   *
+   * <p>Otherwise {@link ProxyProtocolDecoder} reads the header and completes a per-connection
+   * future with its addresses, and the HTTP layer behind it is made by {@link
+   * Flow#lazyCompletionStageFlow} (Pekko's Java name for lazyFutureFlow): it is materialized when the first byte after the header arrives, from
+   * that future (already complete by then), so its {@link ConnectionInfo} (the client address for
+   * {@code X-Forwarded-For}, limits, logs, the trust in its forwarding headers) is the header's
+   * source. This keeps {@link ConnectionInfo} a value fixed for the connection, as without the
+   * PROXY protocol, and the HTTP layer untouched. The alternatives were worse: building the HTTP
+   * flow first would need a mutable connection holder read on every request, and prefixAndTail
+   * would split the stream into a sub-source for the rest of the connection's bytes anyway. After
+   * the header, each chunk costs a push through the decoder and the lazy flow's connection to its
+   * inner flow, both in the same fused actor; nothing is parsed or copied. If the connection ends
+   * without a valid header, the decoder completes without emitting, the lazy flow never builds the
+   * HTTP layer, and the connection closes without an answer.
+   */
+  private Flow<ByteString, ByteString, NotUsed> proxyProtocolFlow(ServerSettings serverSettings, InetSocketAddress peer,
+      int localPort, org.apache.pekko.event.LoggingAdapter log) {
+    NodeSettings.ProxyProtocol pp = settings.proxy().proxyProtocol();
+    if (!pp.isTrusted(peer.getAddress())) {
+      proxyProtocolWarnings.warn(peer.getAddress(),
+          "Refused a connection from {}: not in tollgate.proxy.proxy-protocol.trusted");
+      return Flow.fromSinkAndSource(Sink.cancelled(), Source.empty());
+    }
+    CompletableFuture<ProxyProtocolHeader.Decoded> header = new CompletableFuture<>();
+    return Flow.<ByteString>create()
+        .via(connections.flow())
+        .via(new ProxyProtocolDecoder(header, pp.headerTimeout(), peer, proxyProtocolWarnings))
+        .via(Flow.lazyCompletionStageFlow(() -> header.thenApply(
+            decoded -> httpFlow(serverSettings, connectionInfo(decoded.sourceOr(peer), localPort), log))))
+        .mapMaterializedValue(m -> NotUsed.getInstance());
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private Flow<ByteString, ByteString, NotUsed> httpFlow(ServerSettings serverSettings, ConnectionInfo info,
       org.apache.pekko.event.LoggingAdapter log) {
     BidiFlow<HttpResponse, TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsInbound, HttpRequest, NotUsed> http =
         Http.get(system.classicSystem()).serverLayer(serverSettings, Optional.of(info.remote()), log);
@@ -132,7 +182,7 @@ public final class ProxyServer {
     BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> stack =
         http.atop(placebo).atop(BidiFlow.fromGraph(headReadTimeout));
     Flow<HttpRequest, HttpResponse, NotUsed> requests = handler.flow(info);
-    return Flow.<ByteString>create().via(connections.flow()).via(stack.reversed().join(requests));
+    return stack.reversed().join(requests);
   }
 
   /**
