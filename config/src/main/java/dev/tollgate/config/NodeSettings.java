@@ -12,7 +12,7 @@ import java.util.Objects;
  */
 public record NodeSettings(
     Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Directory directory,
-    Admin admin, Duration shutdownGrace) {
+    Admin admin, Duration shutdownGrace, AccessLog accessLog) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
@@ -23,6 +23,58 @@ public record NodeSettings(
     Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(admin, "admin");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+    Objects.requireNonNull(accessLog, "accessLog");
+  }
+
+  /**
+   * The access log: one line per request, written by one thread of its own.
+   *
+   * @param enabled whether lines are written at all
+   * @param format {@code json} (one object per line) or {@code text} (one human-readable line)
+   * @param destination {@code stdout}, or the path of a file that lines are appended to
+   * @param includeQuery whether the logged path carries the request's query string
+   * @param queueSize lines waiting for the writer at most; beyond it, lines are dropped and counted
+   */
+  public record AccessLog(boolean enabled, Format format, String destination, boolean includeQuery, int queueSize) {
+
+    /** The destination that means standard output. */
+    public static final String STDOUT = "stdout";
+
+    public static final AccessLog DEFAULT = new AccessLog(true, Format.JSON, STDOUT, false, 8192);
+
+    /** How a line is written. */
+    public enum Format { JSON, TEXT }
+
+    public AccessLog {
+      Objects.requireNonNull(format, "format");
+      Objects.requireNonNull(destination, "destination");
+      if (destination.isBlank()) {
+        throw new IllegalArgumentException("destination is blank");
+      }
+      if (queueSize < 1) {
+        throw new IllegalArgumentException("queueSize must be at least 1");
+      }
+    }
+
+    public AccessLog withEnabled(boolean e) {
+      return new AccessLog(e, format, destination, includeQuery, queueSize);
+    }
+
+    public AccessLog withFormat(Format f) {
+      return new AccessLog(enabled, f, destination, includeQuery, queueSize);
+    }
+
+    public AccessLog withDestination(String d) {
+      return new AccessLog(enabled, format, d, includeQuery, queueSize);
+    }
+
+    public AccessLog withIncludeQuery(boolean q) {
+      return new AccessLog(enabled, format, destination, q, queueSize);
+    }
+
+    public AccessLog withQueueSize(int q) {
+      return new AccessLog(enabled, format, destination, includeQuery, q);
+    }
   }
 
   /**
@@ -376,30 +428,34 @@ public record NodeSettings(
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, accessLog);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace, accessLog);
   }
 
   public NodeSettings withStorage(Storage s) {
-    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace, accessLog);
   }
 
   public NodeSettings withQuota(Quota q) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace, accessLog);
   }
 
   public NodeSettings withDirectory(Directory d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace, accessLog);
   }
 
   public NodeSettings withAdmin(Admin a) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace, accessLog);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d, accessLog);
+  }
+
+  public NodeSettings withAccessLog(AccessLog a) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, a);
   }
 }
