@@ -176,6 +176,10 @@ class AccessLogThroughProxyTest {
       assertThat(line).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z 127\\.0\\.0\\.1 \"GET /app/x\\?q=1\" 200 0 3"
           + " \\d+\\.\\d{3}ms upstream=127\\.0\\.0\\.1:" + upstream.port() + " upstream_ms=\\d+\\.\\d{3} attempts=1 route=app"
           + " consumer=- request_id=" + id + " trace_id=4bf92f3577b34da6a3ce929d0e0e4736");
+      HttpResponse<String> head = proxy.send(HttpRequest.newBuilder(proxy.uri("/app/x"))
+          .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+      assertThat(head.statusCode()).isEqualTo(200);
+      assertThat(lines(log, 2).get(1)).as("a response to HEAD has no body").contains(" \"HEAD /app/x\" 200 0 0 ");
     }
   }
 
