@@ -12,7 +12,7 @@ import java.util.Objects;
  */
 public record NodeSettings(
     Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Directory directory,
-    Admin admin, Duration shutdownGrace, Management management) {
+    Admin admin, Duration shutdownGrace, Management management, AccessLog accessLog) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
@@ -24,6 +24,7 @@ public record NodeSettings(
     Objects.requireNonNull(admin, "admin");
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
     Objects.requireNonNull(management, "management");
+    Objects.requireNonNull(accessLog, "accessLog");
   }
 
   /**
@@ -52,6 +53,57 @@ public record NodeSettings(
 
     public Management withReadyDelay(Duration d) {
       return new Management(host, port, d);
+    }
+  }
+
+  /**
+   * The access log: one line per request, written by one thread of its own.
+   *
+   * @param enabled whether lines are written at all
+   * @param format {@code json} (one object per line) or {@code text} (one human-readable line)
+   * @param destination {@code stdout}, or the path of a file that lines are appended to
+   * @param includeQuery whether the logged path carries the request's query string
+   * @param queueSize lines waiting for the writer at most; beyond it, lines are dropped and counted
+   */
+  public record AccessLog(boolean enabled, Format format, String destination, boolean includeQuery, int queueSize) {
+
+    /** The destination that means standard output. */
+    public static final String STDOUT = "stdout";
+
+    public static final AccessLog DEFAULT = new AccessLog(true, Format.JSON, STDOUT, false, 8192);
+
+    /** How a line is written. */
+    public enum Format { JSON, TEXT }
+
+    public AccessLog {
+      Objects.requireNonNull(format, "format");
+      Objects.requireNonNull(destination, "destination");
+      if (destination.isBlank()) {
+        throw new IllegalArgumentException("destination is blank");
+      }
+      if (queueSize < 1) {
+        throw new IllegalArgumentException("queueSize must be at least 1");
+      }
+    }
+
+    public AccessLog withEnabled(boolean e) {
+      return new AccessLog(e, format, destination, includeQuery, queueSize);
+    }
+
+    public AccessLog withFormat(Format f) {
+      return new AccessLog(enabled, f, destination, includeQuery, queueSize);
+    }
+
+    public AccessLog withDestination(String d) {
+      return new AccessLog(enabled, format, d, includeQuery, queueSize);
+    }
+
+    public AccessLog withIncludeQuery(boolean q) {
+      return new AccessLog(enabled, format, destination, q, queueSize);
+    }
+
+    public AccessLog withQueueSize(int q) {
+      return new AccessLog(enabled, format, destination, includeQuery, q);
     }
   }
 
@@ -457,34 +509,38 @@ public record NodeSettings(
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, accessLog);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace, management);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace, management, accessLog);
   }
 
   public NodeSettings withStorage(Storage s) {
-    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace, management);
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace, management, accessLog);
   }
 
   public NodeSettings withQuota(Quota q) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace, management);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace, management, accessLog);
   }
 
   public NodeSettings withDirectory(Directory d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace, management);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace, management, accessLog);
   }
 
   public NodeSettings withAdmin(Admin a) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace, management);
-  }
-
-  public NodeSettings withManagement(Management m) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, m);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace, management, accessLog);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d, management);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d, management, accessLog);
+  }
+
+  public NodeSettings withManagement(Management m) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, m, accessLog);
+  }
+
+  public NodeSettings withAccessLog(AccessLog a) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, a);
   }
 }

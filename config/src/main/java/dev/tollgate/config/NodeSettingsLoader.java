@@ -281,7 +281,14 @@ public final class NodeSettingsLoader {
             r::nonEmptyString, "127.0.0.1"),
         r.read("tollgate.management.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8558),
         r.read("tollgate.shutdown.ready-delay", "a duration such as 5s", r::nonNegativeDuration, Duration.ofSeconds(5)));
-    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management);
+    NodeSettings.AccessLog accessLog = new NodeSettings.AccessLog(
+        r.read("tollgate.access-log.enabled", "true or false", r::bool, true),
+        r.read("tollgate.access-log.format", "json or text", r::accessLogFormat, NodeSettings.AccessLog.Format.JSON),
+        r.read("tollgate.access-log.destination", "stdout, or a file path such as \"/var/log/tollgate/access.log\"",
+            r::nonEmptyString, NodeSettings.AccessLog.STDOUT),
+        r.read("tollgate.access-log.include-query", "true or false", r::bool, false),
+        r.read("tollgate.access-log.queue-size", "a whole number from 1 to 1048576", p -> r.intIn(p, 1, 1 << 20), 8192));
+    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management, accessLog);
   }
 
   private static NodeSettings.Admin admin(Reader r) {
@@ -410,6 +417,18 @@ public final class NodeSettingsLoader {
 
     String string(String path) {
       return config.getString(path);
+    }
+
+    boolean bool(String path) {
+      return config.getBoolean(path);
+    }
+
+    NodeSettings.AccessLog.Format accessLogFormat(String path) {
+      return switch (config.getString(path)) {
+        case "json" -> NodeSettings.AccessLog.Format.JSON;
+        case "text" -> NodeSettings.AccessLog.Format.TEXT;
+        default -> throw new IllegalArgumentException("unknown format");
+      };
     }
 
     String adminToken(String path) {

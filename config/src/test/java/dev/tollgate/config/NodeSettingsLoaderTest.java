@@ -243,6 +243,22 @@ class NodeSettingsLoaderTest {
   }
 
   @Test
+  void accessLogSettingsHaveDefaultsAndTakeVariablesAndProperties() throws Exception {
+    assertThat(NodeSettingsLoader.defaults().accessLog()).isEqualTo(NodeSettings.AccessLog.DEFAULT)
+        .isEqualTo(new NodeSettings.AccessLog(true, NodeSettings.AccessLog.Format.JSON, "stdout", false, 8192));
+    NodeSettings s = NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_ACCESS_LOG_FORMAT", "text", "TOLLGATE_ACCESS_LOG_DESTINATION", "/var/log/tollgate/access.log",
+            "TOLLGATE_ACCESS_LOG_INCLUDE_QUERY", "true"),
+        props("tollgate.access-log.enabled", "false", "tollgate.access-log.queue-size", "16"));
+    assertThat(s.accessLog()).isEqualTo(new NodeSettings.AccessLog(false, NodeSettings.AccessLog.Format.TEXT,
+        "/var/log/tollgate/access.log", true, 16));
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_ACCESS_LOG_FORMAT", "xml"),
+        props("tollgate.access-log.queue-size", "0")))).containsExactlyInAnyOrder(
+        "tollgate.access-log.format: \"xml\" (expected: json or text) from environment variable TOLLGATE_ACCESS_LOG_FORMAT",
+        "tollgate.access-log.queue-size: \"0\" (expected: a whole number from 1 to 1048576) from system properties");
+  }
+
+  @Test
   void everySettingHasItsOwnEnvironmentVariable() {
     Map<String, String> vars = NodeSettingsLoader.environmentVariables();
     assertThat(vars).containsEntry("TOLLGATE_PROXY_PORT", "tollgate.proxy.port")
@@ -252,7 +268,7 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_MANAGEMENT_PORT", "tollgate.management.port")
         .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(40);
+    assertThat(vars).hasSize(45);
   }
 
   @Test

@@ -6,6 +6,8 @@ import dev.tollgate.cluster.quota.Verdict;
 import dev.tollgate.config.HostHeader;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.RetryPolicy;
+import dev.tollgate.node.accesslog.AccessLog;
+import dev.tollgate.node.accesslog.AccessRecord;
 import dev.tollgate.node.identity.Caller;
 import dev.tollgate.node.identity.RouteGuard;
 import dev.tollgate.node.quota.RateLimitHeaders;
@@ -62,12 +64,15 @@ final class ProxyHandler {
   private final String requestIdHeader;
   private final String requestIdHeaderLower;
   private final QuotaClient quota;
+  private final AccessLog accessLog;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean draining;
 
-  ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings, QuotaClient quota) {
+  ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings, QuotaClient quota,
+      AccessLog accessLog) {
     this.system = system;
     this.quota = quota;
+    this.accessLog = accessLog;
     this.dispatcher = system.executionContext();
     this.materializer = org.apache.pekko.stream.Materializer.matFromSystem(system);
     this.config = config;
@@ -114,22 +119,46 @@ final class ProxyHandler {
           org.apache.pekko.http.javadsl.model.StatusCodes.INTERNAL_SERVER_ERROR, "internal-error",
           "Internal gateway error", "The gateway failed to handle this request.")));
     }
-    return response.thenApply(this::finish);
+    return response.thenApply(r -> finish(ex, r));
   }
 
-  /** Counts the request done when its response body has been sent (or at once for strict bodies). */
-  private HttpResponse finish(HttpResponse response) {
+  /**
+   * Counts the request done, and logs it, when its response body has been sent or has failed (at
+   * once for strict bodies). A streamed body is watched as it passes, never buffered.
+   */
+  private HttpResponse finish(Exchange ex, HttpResponse response) {
     HttpResponse out = draining ? response.addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close")) : response;
     ResponseEntity entity = out.entity();
+    int status = out.status().intValue();
     if (entity.isKnownEmpty() || entity instanceof HttpEntity.Strict) {
+      // Logged before it counts as done, so that a drain that waits for it finds its line queued.
+      if (accessLog.enabled()) {
+        ex.bytesOut = entity instanceof HttpEntity.Strict strict ? strict.getData().size() : 0;
+        accessLog.log(ex.record(status));
+      }
       inFlight.decrementAndGet();
       return out;
     }
+    Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, NotUsed> counted = accessLog.enabled()
+        ? Flow.<org.apache.pekko.util.ByteString>create().map(b -> {
+          ex.bytesOut += b.size();
+          return b;
+        })
+        : Flow.create();
     Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, Object> watched =
-        Flow.<org.apache.pekko.util.ByteString>create().watchTermination((mat, done) -> {
-          done.whenComplete((d, e) -> inFlight.decrementAndGet());
+        counted.watchTermination((mat, done) -> {
+          done.whenComplete((d, e) -> {
+            if (accessLog.enabled()) {
+              accessLog.log(ex.record(status));
+            }
+            inFlight.decrementAndGet();
+          });
           return (Object) mat;
         });
+    if (entity instanceof org.apache.pekko.http.scaladsl.model.HttpEntity.Default sized) {
+      // Keeps the Content-Length: the one-argument transformDataBytes would turn the body chunked.
+      return out.withEntity((ResponseEntity) sized.transformDataBytes(sized.contentLength(), watched.asScala()));
+    }
     return out.withEntity(((org.apache.pekko.http.scaladsl.model.ResponseEntity) entity).transformDataBytes(watched.asScala()));
   }
 
@@ -178,6 +207,7 @@ final class ProxyHandler {
     // Upstreams learn who called from these headers only as the gateway sets them, never as a client did.
     ex.forwardHeaders.removeIf(h -> current.isConsumerHeader(h.lowercaseName()) || pass.dropHeaders().contains(h.lowercaseName()));
     if (caller instanceof Caller.Consumer consumer) {
+      ex.consumerId = consumer.id();
       ex.forwardHeaders.add(RawHeader.create(current.source().consumerHeaders().id(), consumer.id()));
       if (!consumer.groups().isEmpty()) {
         ex.forwardHeaders.add(RawHeader.create(current.source().consumerHeaders().groups(), String.join(",", consumer.groups())));
@@ -277,12 +307,28 @@ final class ProxyHandler {
     RequestEntity limited = entity instanceof HttpEntity.Strict
         ? entity
         : ((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).withSizeLimit(route.maxBodyBytes);
+    if (accessLog.enabled() && !(limited instanceof HttpEntity.Strict) && !limited.isKnownEmpty()) {
+      limited = countedRequestBody(ex, limited);
+    }
     return HttpRequest.create()
         .withMethod(ex.request.method())
         .withUri(uri)
         .withProtocol(HttpProtocols.HTTP_1_1)
         .addHeaders(headers)
         .withEntity(limited);
+  }
+
+  /** The body as the upstream reads it, counting its bytes into {@code ex.bytesIn}; its length kept. */
+  private static RequestEntity countedRequestBody(Exchange ex, RequestEntity entity) {
+    org.apache.pekko.stream.scaladsl.Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, NotUsed> count =
+        Flow.<org.apache.pekko.util.ByteString>create().map(b -> {
+          ex.bytesIn += b.size();
+          return b;
+        }).asScala();
+    if (entity instanceof org.apache.pekko.http.scaladsl.model.HttpEntity.Default sized) {
+      return (RequestEntity) sized.transformDataBytes(sized.contentLength(), (org.apache.pekko.stream.scaladsl.Flow) count);
+    }
+    return ((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).transformDataBytes((org.apache.pekko.stream.scaladsl.Flow) count);
   }
 
   /** A raw query string without every occurrence of parameter {@code name} (compared decoded). */
@@ -344,6 +390,12 @@ final class ProxyHandler {
     UpstreamTarget chosen = target;
     TargetPool pool = upstream.pool(chosen);
     ex.claim = claim;
+    ex.target = chosen;
+    ex.sent++;
+    ex.upstreamNanos = -1;
+    if (ex.outgoing.entity() instanceof HttpEntity.Strict strict) {
+      ex.bytesIn = strict.getData().size();
+    }
     ex.attemptStartNanos = System.nanoTime();
     CompletableFuture<HttpResponse> response = pool.send(ex.outgoing);
     Cancellable timer = system.scheduler().scheduleOnce(ex.route.responseTimeout,
@@ -359,6 +411,7 @@ final class ProxyHandler {
   }
 
   private void onResponse(Exchange ex, UpstreamTarget target, HttpResponse response) {
+    ex.upstreamNanos = System.nanoTime() - ex.attemptStartNanos;
     int status = response.status().intValue();
     boolean failed = status == 502 || status == 503 || status == 504;
     target.requestFinished(ex.claim, failed, System.nanoTime() - ex.attemptStartNanos);
@@ -500,6 +553,17 @@ final class ProxyHandler {
     long attemptStartNanos;
     /** Set once the quotas admitted or refused the request; sent with every answer after that. */
     List<HttpHeader> rateLimitHeaders;
+    /** For the access log. */
+    final long startNanos = System.nanoTime();
+    final long startMillis = System.currentTimeMillis();
+    /** The W3C trace-id: the client's when its traceparent was valid, else the one the gateway started. */
+    final String traceId;
+    String consumerId;
+    UpstreamTarget target;
+    int sent;
+    long upstreamNanos = -1;
+    volatile long bytesIn;
+    volatile long bytesOut;
 
     Exchange(HttpRequest request, ConnectionInfo connection) {
       this.request = request;
@@ -509,6 +573,9 @@ final class ProxyHandler {
       List<HttpHeader> out = new ArrayList<>(16);
       List<String> connectionTokens = null;
       int bytes = 0;
+      HttpHeader traceparent = null;
+      int traceparents = 0;
+      boolean tracestate = false;
       for (HttpHeader h : request.getHeaders()) {
         String name = h.lowercaseName();
         String value = h.value();
@@ -537,6 +604,14 @@ final class ProxyHandler {
             break;
           case "timeout-access":
             break;
+          case "traceparent":
+            traceparent = h;
+            traceparents++;
+            break;
+          case "tracestate":
+            tracestate = true;
+            out.add(h);
+            break;
           default:
             if (name.equals(requestIdHeaderLower)) {
               if (RequestIds.isValid(value)) {
@@ -550,6 +625,20 @@ final class ProxyHandler {
       if (connectionTokens != null) {
         List<String> named = connectionTokens;
         out.removeIf(h -> named.contains(h.lowercaseName()));
+      }
+      // A client's trace goes on unchanged when its traceparent is valid (and the only one); otherwise
+      // a new trace starts, and a tracestate, which belongs to the client's trace, is dropped.
+      String clientTrace = traceparents == 1 ? TraceParent.traceId(traceparent.value()) : null;
+      if (clientTrace != null) {
+        traceId = clientTrace;
+        out.add(traceparent);
+      } else {
+        String started = TraceParent.newTrace();
+        traceId = started.substring(3, 35);
+        out.add(RawHeader.create("traceparent", started));
+        if (tracestate) {
+          out.removeIf(h -> h.lowercaseName().equals("tracestate"));
+        }
       }
       this.forwardHeaders = out;
       this.headerBytes = bytes;
@@ -570,6 +659,20 @@ final class ProxyHandler {
 
     void complete(HttpResponse response) {
       result.complete(response);
+    }
+
+    /** The access log's record, once the response has been sent. */
+    AccessRecord record(int status) {
+      String loggedPath = path;
+      if (accessLog.includeQuery()) {
+        String query = request.getUri().rawQueryString().orElse(null);
+        if (query != null) {
+          loggedPath = path + "?" + query;
+        }
+      }
+      return new AccessRecord(startMillis, requestId, traceId, method, loggedPath, route == null ? null : route.route.name(),
+          consumerId, clientIp(), status, bytesIn, bytesOut, System.nanoTime() - startNanos, upstreamNanos,
+          target == null ? null : target.target().authority(), sent);
     }
 
     @Override

@@ -47,6 +47,7 @@ public final class ProxyServer {
   private final TargetPools pools;
   private final AtomicReference<CompiledConfig> config = new AtomicReference<>();
   private final ProxyHandler handler;
+  private final dev.tollgate.node.accesslog.AccessLog accessLog;
   private final ApiKeyDirectory directory;
   private final TargetBoard board;
   private final SharedKillSwitch connections = KillSwitches.shared("proxy-connections");
@@ -67,7 +68,8 @@ public final class ProxyServer {
     this.board = board;
     this.pools = new TargetPools(system, settings.upstreamPool());
     this.config.set(CompiledConfig.compile(initial, 0, settings, pools, directory, board));
-    this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota);
+    this.accessLog = dev.tollgate.node.accesslog.AccessLog.start(settings.accessLog());
+    this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota, accessLog);
     this.headReadTimeout = new HeadReadTimeout(settings.proxy().headerReadTimeout());
   }
 
@@ -206,6 +208,7 @@ public final class ProxyServer {
     awaitIdle(drained, System.nanoTime() + grace.toNanos());
     return drained.thenCompose(clean -> {
       connections.shutdown();
+      accessLog.close();
       config.get().close();
       pools.close();
       return Http.get(system.classicSystem()).shutdownAllConnectionPools().thenApply(done -> clean);
@@ -227,5 +230,10 @@ public final class ProxyServer {
   /** Requests accepted and not yet answered in full. */
   public int inFlight() {
     return handler.inFlight();
+  }
+
+  /** Access log lines dropped because its writer fell behind, since the start. */
+  public long accessLogDrops() {
+    return accessLog.dropped();
   }
 }
