@@ -419,10 +419,6 @@ public final class NodeSettingsLoader {
       return config.getString(path);
     }
 
-    boolean bool(String path) {
-      return config.getBoolean(path);
-    }
-
     NodeSettings.AccessLog.Format accessLogFormat(String path) {
       return switch (config.getString(path)) {
         case "json" -> NodeSettings.AccessLog.Format.JSON;
