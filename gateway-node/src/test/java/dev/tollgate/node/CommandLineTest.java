@@ -116,7 +116,13 @@ class CommandLineTest {
       }
       assertThat(arrived.get()).isEqualTo(1);
       node.process.toHandle().destroy(); // SIGTERM, keeping the output stream open
-      HttpResponse<String> response = inFlight.get(10, TimeUnit.SECONDS);
+      HttpResponse<String> response;
+      try {
+        response = inFlight.get(10, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        node.awaitExit(20);
+        throw new AssertionError("the request in flight failed; the node's log:\n" + node.log(), e);
+      }
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).isEqualTo("finished");
       assertThat(node.awaitExit(20)).as(node.log()).isZero();
