@@ -89,12 +89,15 @@ public final class Main implements Callable<Integer> {
         printErrors(e, System.err);
         return 1;
       }
-      GatewayNode running = GatewayNode.start(settings, node.overrides(),
-          new GatewayNode.ConfigSeed(java.nio.file.Files.readString(config), config.toString())).toCompletableFuture().join();
+      // The handler is in place before the proxy binds: a SIGTERM that comes as soon as the port is
+      // open drains the node once it has started, instead of killing it with requests in flight.
+      java.util.concurrent.CompletableFuture<GatewayNode> started = GatewayNode.start(settings, node.overrides(),
+          new GatewayNode.ConfigSeed(java.nio.file.Files.readString(config), config.toString())).toCompletableFuture();
+      stopOnSignal(() -> started.join().shutdown().toCompletableFuture().join());
+      GatewayNode running = started.join();
       GatewayConfig serving = running.proxy().currentConfig();
       log.info("Tollgate node up: proxy on {}, {} routes, {} upstreams", running.proxyAddress(),
           serving.routes().size(), serving.upstreams().size());
-      stopOnSignal(() -> running.shutdown().toCompletableFuture().join());
       return RUNNING;
     }
   }
