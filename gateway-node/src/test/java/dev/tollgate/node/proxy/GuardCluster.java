@@ -78,22 +78,17 @@ final class GuardCluster implements AutoCloseable {
   }
 
   HttpResponse<String> get(GatewayNode node, String path) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.proxyAddress().getPort() + path))
-        .timeout(Duration.ofSeconds(20)).GET().build();
-    try {
-      return client.send(request, HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.proxyAddress().getPort() + path))
+        .timeout(Duration.ofSeconds(20)).GET().build());
   }
 
   /** Sends {@code method path} to the node's admin API, without a body. */
   HttpResponse<String> admin(GatewayNode node, String method, String path) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminAddress().orElseThrow().getPort()
-            + path)).timeout(Duration.ofSeconds(20)).method(method, HttpRequest.BodyPublishers.noBody()).build();
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminAddress().orElseThrow().getPort()
+        + path)).timeout(Duration.ofSeconds(20)).method(method, HttpRequest.BodyPublishers.noBody()).build());
+  }
+
+  private HttpResponse<String> send(HttpRequest request) {
     try {
       return client.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
