@@ -12,7 +12,7 @@ import java.util.Objects;
  */
 public record NodeSettings(
     Proxy proxy, UpstreamPool upstreamPool, Cluster cluster, Storage storage, Quota quota, Directory directory,
-    Admin admin, Duration shutdownGrace, Management management, AccessLog accessLog) {
+    Admin admin, Duration shutdownGrace, Management management, AccessLog accessLog, Metrics metrics) {
 
   public NodeSettings {
     Objects.requireNonNull(proxy, "proxy");
@@ -25,6 +25,40 @@ public record NodeSettings(
     Objects.requireNonNull(shutdownGrace, "shutdownGrace");
     Objects.requireNonNull(management, "management");
     Objects.requireNonNull(accessLog, "accessLog");
+    Objects.requireNonNull(metrics, "metrics");
+  }
+
+  /**
+   * The Prometheus endpoint, {@code GET /metrics}, and how often its figures are brought up to date.
+   *
+   * @param enabled whether the node records metrics and serves them at all
+   * @param port 0 picks a free one
+   * @param interval how often Kamon takes a snapshot that {@code /metrics} shows; keep it at or below
+   *     the Prometheus scrape interval
+   */
+  public record Metrics(boolean enabled, String host, int port, Duration interval) {
+    public Metrics {
+      Objects.requireNonNull(host, "host");
+      Objects.requireNonNull(interval, "interval");
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("interval must be positive");
+      }
+    }
+
+    public Metrics withEnabled(boolean e) {
+      return new Metrics(e, host, port, interval);
+    }
+
+    public Metrics withPort(int p) {
+      return new Metrics(enabled, host, p, interval);
+    }
+
+    public Metrics withInterval(Duration i) {
+      return new Metrics(enabled, host, port, i);
+    }
   }
 
   /**
@@ -509,38 +543,42 @@ public record NodeSettings(
   }
 
   public NodeSettings withProxy(Proxy p) {
-    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, accessLog);
+    return new NodeSettings(p, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, accessLog, metrics);
   }
 
   public NodeSettings withCluster(Cluster c) {
-    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace, management, accessLog);
+    return new NodeSettings(proxy, upstreamPool, c, storage, quota, directory, admin, shutdownGrace, management, accessLog, metrics);
   }
 
   public NodeSettings withStorage(Storage s) {
-    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace, management, accessLog);
+    return new NodeSettings(proxy, upstreamPool, cluster, s, quota, directory, admin, shutdownGrace, management, accessLog, metrics);
   }
 
   public NodeSettings withQuota(Quota q) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace, management, accessLog);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, q, directory, admin, shutdownGrace, management, accessLog, metrics);
   }
 
   public NodeSettings withDirectory(Directory d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace, management, accessLog);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, d, admin, shutdownGrace, management, accessLog, metrics);
   }
 
   public NodeSettings withAdmin(Admin a) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace, management, accessLog);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, a, shutdownGrace, management, accessLog, metrics);
   }
 
   public NodeSettings withShutdownGrace(Duration d) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d, management, accessLog);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, d, management, accessLog, metrics);
   }
 
   public NodeSettings withManagement(Management m) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, m, accessLog);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, m, accessLog, metrics);
+  }
+
+  public NodeSettings withMetrics(Metrics m) {
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, accessLog, m);
   }
 
   public NodeSettings withAccessLog(AccessLog a) {
-    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, a);
+    return new NodeSettings(proxy, upstreamPool, cluster, storage, quota, directory, admin, shutdownGrace, management, a, metrics);
   }
 }

@@ -288,7 +288,13 @@ public final class NodeSettingsLoader {
             r::nonEmptyString, NodeSettings.AccessLog.STDOUT),
         r.read("tollgate.access-log.include-query", "true or false", r::bool, false),
         r.read("tollgate.access-log.queue-size", "a whole number from 1 to 1048576", p -> r.intIn(p, 1, 1 << 20), 8192));
-    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management, accessLog);
+    NodeSettings.Metrics metrics = new NodeSettings.Metrics(
+        r.read("tollgate.metrics.enabled", "true or false", r::bool, true),
+        r.read("tollgate.metrics.host", "a host name or IP address to bind, such as 127.0.0.1 or 0.0.0.0",
+            r::nonEmptyString, "127.0.0.1"),
+        r.read("tollgate.metrics.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 9095),
+        r.read("tollgate.metrics.interval", "a positive duration such as 5s", r::positiveDuration, Duration.ofSeconds(5)));
+    return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management, accessLog, metrics);
   }
 
   private static NodeSettings.Admin admin(Reader r) {

@@ -266,9 +266,26 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_UPSTREAM_POOL_MAX_CONNECTIONS", "tollgate.upstream-pool.max-connections")
         .containsEntry("TOLLGATE_ADMIN_TOKENS", "tollgate.admin.tokens")
         .containsEntry("TOLLGATE_MANAGEMENT_PORT", "tollgate.management.port")
-        .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay");
+        .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay")
+        .containsEntry("TOLLGATE_METRICS_PORT", "tollgate.metrics.port");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(45);
+    assertThat(vars).hasSize(49);
+  }
+
+  @Test
+  void metricsAreServedOnLoopbackPort9095ByDefaultAndTakeVariablesAndProperties() throws Exception {
+    assertThat(NodeSettingsLoader.defaults().metrics())
+        .isEqualTo(new NodeSettings.Metrics(true, "127.0.0.1", 9095, Duration.ofSeconds(5)));
+    NodeSettings s = NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_METRICS_HOST", "0.0.0.0", "TOLLGATE_METRICS_PORT", "19095"),
+        props("tollgate.metrics.enabled", "false", "tollgate.metrics.interval", "250ms"));
+    assertThat(s.metrics()).isEqualTo(new NodeSettings.Metrics(false, "0.0.0.0", 19095, Duration.ofMillis(250)));
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_METRICS_PORT", "70000", "TOLLGATE_METRICS_ENABLED", "sometimes"),
+        props("tollgate.metrics.interval", "0s")))).containsExactlyInAnyOrder(
+        "tollgate.metrics.port: 70000 (expected: a port number 0..65535) from environment variable TOLLGATE_METRICS_PORT",
+        "tollgate.metrics.enabled: \"sometimes\" (expected: true or false) from environment variable TOLLGATE_METRICS_ENABLED",
+        "tollgate.metrics.interval: \"0s\" (expected: a positive duration such as 5s) from system properties");
   }
 
   @Test

@@ -301,6 +301,23 @@ public final class CredentialDirectory implements AutoCloseable {
         .toList();
   }
 
+  /**
+   * One near cache's figures on this member since it started: lookups it answered, lookups that
+   * went to the entry's member, and the entries it holds now.
+   */
+  public record NearCacheCounts(long hits, long misses, long entries) {}
+
+  /** This member's near caches, by map: {@code consumers} and {@code api_keys}. */
+  public Map<String, NearCacheCounts> nearCaches() {
+    return Map.of("consumers", nearCache(consumers), "api_keys", nearCache(keys));
+  }
+
+  private static NearCacheCounts nearCache(IMap<?, ?> map) {
+    com.hazelcast.nearcache.NearCacheStats stats = map.getLocalMapStats().getNearCacheStats();
+    return stats == null ? new NearCacheCounts(0, 0, 0)
+        : new NearCacheCounts(stats.getHits(), stats.getMisses(), stats.getOwnedEntryCount());
+  }
+
   /** How many members the directory's cluster has, as this member sees it. */
   public int members() {
     return member.getCluster().getMembers().size();

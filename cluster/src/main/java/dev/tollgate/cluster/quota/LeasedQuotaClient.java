@@ -81,6 +81,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private final LongAdder decisions = new LongAdder();
   private final LongAdder remoteDecisions = new LongAdder();
   private final LongAdder localShareDecisions = new LongAdder();
+  private final LongAdder leaseGrants = new LongAdder();
+  private final LongAdder leasedTokens = new LongAdder();
   /** When the sweeper last logged the decision counts; sweeper thread only. */
   private long lastDecisionsLogNanos;
 
@@ -148,10 +150,19 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
    * Decisions made so far, how many of them waited for an entity, and how many requests were
    * admitted from this node's local share while an entity was unavailable.
    */
-  public record Stats(long decisions, long remote, long localShare) {}
+  public record Stats(long decisions, long remote, long localShare, long leaseGrants, long leasedTokens) {}
 
+  /** As {@link Stats}, plus the leases this node was granted (with at least one token) and their tokens. */
   public Stats stats() {
-    return new Stats(decisions.sum(), remoteDecisions.sum(), localShareDecisions.sum());
+    return new Stats(decisions.sum(), remoteDecisions.sum(), localShareDecisions.sum(), leaseGrants.sum(),
+        leasedTokens.sum());
+  }
+
+  private void countGrant(ConsumerQuota.LeaseGrant grant) {
+    if (grant.tokens() > 0) {
+      leaseGrants.increment();
+      leasedTokens.add(grant.tokens());
+    }
   }
 
   @Override
@@ -344,6 +355,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
       LimitState l = s.limit(grant.limitId());
       if (l != null) {
+        countGrant(grant);
         take(s, l, grant, wallNow, now);
       }
     }
@@ -421,6 +433,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
           LimitState l = s.limit(grant.limitId());
           if (l != null && grant.tokens() > 0) {
+            countGrant(grant);
             l.nextValidFromNanos = at + Duration.between(wallNow, grant.validFrom()).toNanos();
             l.nextGrant = grant;
           }
