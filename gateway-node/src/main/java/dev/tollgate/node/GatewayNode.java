@@ -13,6 +13,9 @@ import dev.tollgate.config.NodeSettings;
 import dev.tollgate.node.admin.AdminServer;
 import dev.tollgate.node.identity.ApiKeyDirectory;
 import dev.tollgate.node.identity.ClusterDirectoryKeys;
+import dev.tollgate.node.metrics.Metrics;
+import dev.tollgate.node.metrics.MetricsServer;
+import dev.tollgate.node.metrics.StateSampler;
 import dev.tollgate.node.proxy.ProxyServer;
 import dev.tollgate.persistence.Database;
 import dev.tollgate.persistence.DatabaseSchema;
@@ -47,6 +50,8 @@ public final class GatewayNode {
   private final Optional<CredentialDirectory> directory;
   private final Optional<AdminServer> admin;
   private final InetSocketAddress managementAddress;
+  private final Optional<MetricsServer> metricsServer;
+  private final Optional<StateSampler> sampler;
   /** The grace period of the shutdown under way (or the settings', before one). */
   private volatile Duration grace;
   /** Whether the shutdown's drain saw every request in flight finish. */
@@ -54,8 +59,10 @@ public final class GatewayNode {
 
   private GatewayNode(ActorSystem<Void> system, ProxyServer proxy, LeasedQuotaClient quota, InetSocketAddress proxyAddress,
       NodeSettings settings, Optional<CredentialDirectory> directory, Optional<AdminServer> admin,
-      InetSocketAddress managementAddress) {
+      InetSocketAddress managementAddress, Optional<MetricsServer> metricsServer, Optional<StateSampler> sampler) {
     this.managementAddress = managementAddress;
+    this.metricsServer = metricsServer;
+    this.sampler = sampler;
     this.system = system;
     this.proxy = proxy;
     this.quota = quota;
@@ -107,6 +114,7 @@ public final class GatewayNode {
       directory.ifPresent(CredentialDirectory::close);
       throw e;
     }
+    Metrics metrics = Metrics.start(settings.metrics());
     ProxyServer proxy;
     LeasedQuotaClient quota;
     ShardedQuotaEntities entities;
@@ -120,7 +128,7 @@ public final class GatewayNode {
           Clock.systemUTC(), System::nanoTime);
       proxy = new ProxyServer(system, settings, config, quota,
           directory.<ApiKeyDirectory>map(ClusterDirectoryKeys::new).orElse(ApiKeyDirectory.NONE),
-          TargetBoard.start(system, TargetBoard.Settings.DEFAULT));
+          TargetBoard.start(system, TargetBoard.Settings.DEFAULT), metrics);
     } catch (RuntimeException e) {
       system.terminate();
       directory.ifPresent(CredentialDirectory::close);
@@ -136,14 +144,17 @@ public final class GatewayNode {
         .thenCompose(ready -> proxy.start())
         .thenCompose(address -> startAdmin(system, settings, proxy, directory, store, entities)
             .thenCompose(admin -> org.apache.pekko.management.javadsl.PekkoManagement.get(system.classicSystem()).start()
-                .thenApply(uri -> {
+                .thenCompose(uri -> startMetrics(system, settings.metrics(), metrics).thenApply(metricsServer -> {
+                  Optional<StateSampler> sampler = StateSampler.start(system, metrics, new StateSampler.Sources(
+                      proxy::currentVersion, proxy::upstreamTargets, proxy.targets()::statuses, proxy::inFlight,
+                      proxy::accessLogDrops, quota::stats, directory), settings.metrics().interval());
                   GatewayNode node = new GatewayNode(system, proxy, quota, address, settings, directory, admin,
-                      new InetSocketAddress(uri.host().address(), uri.port()));
+                      new InetSocketAddress(uri.host().address(), uri.port()), metricsServer, sampler);
                   node.addShutdownTasks();
                   NodeLifecycle.get(system).serving();
                   log.info("Health checks on {}: /alive, /ready", uri);
                   return node;
-                })))
+                }))))
         .exceptionallyCompose(e -> {
           quota.close();
           system.terminate();
@@ -193,6 +204,26 @@ public final class GatewayNode {
   }
 
   /**
+   * Binds {@code /metrics}, when metrics are on. Like the admin API, one that cannot bind does not
+   * stop the node: it proxies without, and says so at ERROR.
+   */
+  private static CompletionStage<Optional<MetricsServer>> startMetrics(ActorSystem<Void> system,
+      NodeSettings.Metrics settings, Metrics metrics) {
+    if (!metrics.enabled()) {
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
+    return MetricsServer.start(system, settings, metrics).handle((server, failure) -> {
+      if (failure != null) {
+        log.error("Metrics did not bind on {}:{} ({}); this node runs without /metrics", settings.host(), settings.port(),
+            failure.toString());
+        return Optional.empty();
+      }
+      log.info("Metrics on http://{}:{}/metrics", server.address().getHostString(), server.address().getPort());
+      return Optional.of(server);
+    });
+  }
+
+  /**
    * Starts this node's member of the consumer and API key directory, joined with the other nodes'.
    * A node whose database cannot be reached starts without it (its file's consumers still work)
    * and says so.
@@ -223,6 +254,11 @@ public final class GatewayNode {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("no free port on " + host, e);
     }
+  }
+
+  /** Where {@code /metrics} is served, unless metrics are off or could not bind. */
+  public Optional<InetSocketAddress> metricsAddress() {
+    return metricsServer.map(MetricsServer::address);
   }
 
   /** Where the admin API listens, unless it could not bind. */
@@ -389,6 +425,8 @@ public final class GatewayNode {
           stats.decisions(), stats.remote(), stats.localShare());
       quota.close();
       directory.ifPresent(CredentialDirectory::close);
+      sampler.ifPresent(StateSampler::close);
+      metricsServer.ifPresent(MetricsServer::stop);
       // Then Pekko's own phases: shards hand off, the node leaves the cluster, the system stops.
       return CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
     });

@@ -54,6 +54,7 @@ class AdminCommandsTest {
     NodeSettings settings = s.withProxy(s.proxy().withHost("127.0.0.1").withPort(0)).withCluster(s.cluster().withPort(0))
         .withDirectory(s.directory().withPort(0)).withAdmin(s.admin().withPort(0))
         .withManagement(s.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
+        .withMetrics(s.metrics().withPort(0))
         .withStorage(s.storage().withDataDir(dir.resolve("data")));
     GatewayNode node = GatewayNode.start(settings, ConfigFactory.parseString("pekko.loglevel = WARNING"),
         new GatewayNode.ConfigSeed(doc("/one"), "gateway.yaml")).toCompletableFuture().join();

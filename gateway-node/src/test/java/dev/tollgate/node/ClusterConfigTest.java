@@ -96,6 +96,7 @@ class ClusterConfigTest {
         .withDirectory(s.directory().withPort(0).withMembers(List.of()))
         .withAdmin(s.admin().withPort(0))
         .withManagement(s.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
+        .withMetrics(s.metrics().withPort(0))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", database), "postgres", "postgres"));
   }
 

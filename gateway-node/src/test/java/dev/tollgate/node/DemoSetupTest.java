@@ -29,6 +29,7 @@ class DemoSetupTest {
         .withCluster(defaults.cluster().withPort(0))
         .withDirectory(defaults.directory().withPort(0)).withAdmin(defaults.admin().withPort(0))
         .withManagement(defaults.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
+        .withMetrics(defaults.metrics().withPort(0))
         .withStorage(defaults.storage().withDataDir(java.nio.file.Files.createTempDirectory("tollgate-demo-data")));
     DemoSetup demo = DemoSetup.start(settings, ConfigFactory.empty());
     try {

@@ -63,6 +63,7 @@ final class NodeProcess implements AutoCloseable {
     builder.environment().putIfAbsent("TOLLGATE_DIRECTORY_PORT", "0");
     builder.environment().putIfAbsent("TOLLGATE_ADMIN_PORT", "0");
     builder.environment().putIfAbsent("TOLLGATE_MANAGEMENT_PORT", "0");
+    builder.environment().putIfAbsent("TOLLGATE_METRICS_PORT", "0");
     builder.environment().putIfAbsent("TOLLGATE_SHUTDOWN_READY_DELAY", "0s");
     builder.environment().putIfAbsent("TOLLGATE_STORAGE_DATA_DIR",
         Files.createTempDirectory("tollgate-node-data").toString());

@@ -94,6 +94,7 @@ final class QuotaCluster implements AutoCloseable {
         .withDirectory(s.directory().withPort(0).withMembers(List.of()))
         .withAdmin(s.admin().withPort(0))
         .withManagement(s.management().withPort(0).withReadyDelay(Duration.ZERO))
+        .withMetrics(s.metrics().withPort(0))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres"));
   }
 

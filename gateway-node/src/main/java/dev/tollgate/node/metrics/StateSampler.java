@@ -138,8 +138,10 @@ public final class StateSampler implements AutoCloseable {
   /** Adds to a counter what a figure that only grows gained since the last sample. */
   private void grow(String key, long now, Metric.Counter counter, TagSet tags) {
     long before = last.getOrDefault(key, 0L);
+    // Resolved even with nothing to add, so that the series shows 0 rather than being absent.
+    kamon.metric.Counter series = counter.withTags(tags);
     if (now > before) {
-      counter.withTags(tags).increment(now - before);
+      series.increment(now - before);
     }
     last.put(key, Math.max(now, before));
   }

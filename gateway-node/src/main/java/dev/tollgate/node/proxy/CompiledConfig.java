@@ -12,6 +12,7 @@ import dev.tollgate.node.identity.jwt.JwtVerifier;
 import dev.tollgate.node.identity.jwt.KeySource;
 import dev.tollgate.node.identity.jwt.SignatureAlgorithm;
 import dev.tollgate.node.identity.StaticApiKeys;
+import dev.tollgate.node.metrics.Metrics;
 import dev.tollgate.node.quota.QuotaPolicy;
 import dev.tollgate.node.route.RouteTable;
 import dev.tollgate.cluster.upstream.GuardSpec;
@@ -58,9 +59,10 @@ final class CompiledConfig implements AutoCloseable {
    * @param version the config version, as the cluster's store numbers it (0 for a config given
    *     whole at start); the guards keep the settings of the highest version
    * @param board this node's side of the upstream guards: the config's targets become its current ones
+   * @param metrics where each route and upstream gets its instruments, once per version
    */
   static CompiledConfig compile(GatewayConfig config, long version, NodeSettings settings, TargetPools pools,
-      ApiKeyDirectory directory, TargetBoard board) {
+      ApiKeyDirectory directory, TargetBoard board, Metrics metrics) {
     List<GuardSpec> specs = new ArrayList<>();
     for (Upstream upstream : config.upstreams()) {
       for (Target t : upstream.targets()) {
@@ -78,7 +80,8 @@ final class CompiledConfig implements AutoCloseable {
       }
       byUpstream.put(upstream.name(), List.copyOf(targets));
       upstreams.put(upstream.name(),
-          new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, UpstreamStatus.GUARDED), pools));
+          new UpstreamRuntime(upstream, targets, Balancers.create(upstream, targets, UpstreamStatus.GUARDED), pools,
+              metrics.upstream(upstream.name())));
     }
     ApiKeyDirectory keys = new StaticApiKeys(config).orElse(directory);
     JwtVerifier tokens = config.jwtIssuers().isEmpty() ? null
@@ -87,7 +90,8 @@ final class CompiledConfig implements AutoCloseable {
     config.jwtIssuers().forEach(i -> issuerPlans.put(i.issuer(), i.plan()));
     RouteTable<CompiledRoute> table = RouteTable.compile(config.routes(),
         route -> new CompiledRoute(route, upstreams.get(route.upstream()), settings.proxy(),
-            new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys, tokens, issuerPlans)));
+            new RouteGuard(route.auth(), config.identity().apiKeyHeader(), keys, tokens, issuerPlans),
+            metrics.route(route.name())));
     return new CompiledConfig(config, version, table, java.util.Collections.unmodifiableMap(byUpstream));
   }
 

@@ -3,6 +3,7 @@ package dev.tollgate.node.proxy;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.Route;
 import dev.tollgate.node.identity.RouteGuard;
+import dev.tollgate.node.metrics.RouteMeter;
 import java.time.Duration;
 import java.util.regex.Pattern;
 
@@ -17,8 +18,10 @@ final class CompiledRoute {
   final Duration responseTimeout;
   final boolean retryNonIdempotent;
   final RouteGuard guard;
+  final RouteMeter meter;
 
-  CompiledRoute(Route route, UpstreamRuntime upstream, NodeSettings.Proxy proxy, RouteGuard guard) {
+  CompiledRoute(Route route, UpstreamRuntime upstream, NodeSettings.Proxy proxy, RouteGuard guard,
+      RouteMeter meter) {
     this.route = route;
     this.upstream = upstream;
     this.rewrite = route.rewrite().map(r -> Pattern.compile(r.regex())).orElse(null);
@@ -27,6 +30,7 @@ final class CompiledRoute {
     this.responseTimeout = route.timeout().orElse(upstream.config.timeouts().response());
     this.retryNonIdempotent = route.retryNonIdempotent();
     this.guard = guard;
+    this.meter = meter;
   }
 
   /** Applies the route's rewrite, if any, to the (already prefix-stripped) path. */

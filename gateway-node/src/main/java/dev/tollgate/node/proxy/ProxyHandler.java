@@ -3,6 +3,8 @@ package dev.tollgate.node.proxy;
 import dev.tollgate.cluster.quota.QuotaClient;
 import dev.tollgate.cluster.quota.QuotaScope;
 import dev.tollgate.cluster.quota.Verdict;
+import dev.tollgate.node.metrics.Metrics;
+import dev.tollgate.node.metrics.UpstreamMeter;
 import dev.tollgate.config.HostHeader;
 import dev.tollgate.config.NodeSettings;
 import dev.tollgate.config.RetryPolicy;
@@ -65,14 +67,19 @@ final class ProxyHandler {
   private final String requestIdHeaderLower;
   private final QuotaClient quota;
   private final AccessLog accessLog;
+  private final Metrics metrics;
+  /** Whether bodies are counted as they pass: for the access log or the metrics. */
+  private final boolean countBytes;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean draining;
 
   ProxyHandler(ActorSystem<?> system, Supplier<CompiledConfig> config, NodeSettings.Proxy settings, QuotaClient quota,
-      AccessLog accessLog) {
+      AccessLog accessLog, Metrics metrics) {
     this.system = system;
     this.quota = quota;
     this.accessLog = accessLog;
+    this.metrics = metrics;
+    this.countBytes = accessLog.enabled() || metrics.enabled();
     this.dispatcher = system.executionContext();
     this.materializer = org.apache.pekko.stream.Materializer.matFromSystem(system);
     this.config = config;
@@ -132,14 +139,12 @@ final class ProxyHandler {
     int status = out.status().intValue();
     if (entity.isKnownEmpty() || entity instanceof HttpEntity.Strict) {
       // Logged before it counts as done, so that a drain that waits for it finds its line queued.
-      if (accessLog.enabled()) {
-        ex.bytesOut = entity instanceof HttpEntity.Strict strict ? strict.getData().size() : 0;
-        accessLog.log(ex.record(status));
-      }
+      ex.bytesOut = entity instanceof HttpEntity.Strict strict ? strict.getData().size() : 0;
+      recordDone(ex, status);
       inFlight.decrementAndGet();
       return out;
     }
-    Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, NotUsed> counted = accessLog.enabled()
+    Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, NotUsed> counted = countBytes
         ? Flow.<org.apache.pekko.util.ByteString>create().map(b -> {
           ex.bytesOut += b.size();
           return b;
@@ -148,9 +153,7 @@ final class ProxyHandler {
     Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, Object> watched =
         counted.watchTermination((mat, done) -> {
           done.whenComplete((d, e) -> {
-            if (accessLog.enabled()) {
-              accessLog.log(ex.record(status));
-            }
+            recordDone(ex, status);
             inFlight.decrementAndGet();
           });
           return (Object) mat;
@@ -160,6 +163,15 @@ final class ProxyHandler {
       return out.withEntity((ResponseEntity) sized.transformDataBytes(sized.contentLength(), watched.asScala()));
     }
     return out.withEntity(((org.apache.pekko.http.scaladsl.model.ResponseEntity) entity).transformDataBytes(watched.asScala()));
+  }
+
+  /** The request's access log line and its route's figures, once its response is sent. */
+  private void recordDone(Exchange ex, int status) {
+    if (accessLog.enabled()) {
+      accessLog.log(ex.record(status));
+    }
+    (ex.route == null ? metrics.unmatched() : ex.route.meter)
+        .record(status, System.nanoTime() - ex.startNanos, ex.bytesIn, ex.bytesOut);
   }
 
   private CompletionStage<HttpResponse> route(Exchange ex) {
@@ -233,6 +245,7 @@ final class ProxyHandler {
 
   private CompletionStage<HttpResponse> afterQuota(Exchange ex, RouteTable.Entry<CompiledRoute> entry, RequestEntity entity,
       java.util.OptionalLong length, Verdict verdict, boolean legacyHeaders) {
+    metrics.decision(verdict);
     ex.rateLimitHeaders = RateLimitHeaders.of(verdict, legacyHeaders);
     if (verdict.admitted()) {
       return forward(ex, entry, entity, length);
@@ -307,7 +320,7 @@ final class ProxyHandler {
     RequestEntity limited = entity instanceof HttpEntity.Strict
         ? entity
         : ((org.apache.pekko.http.scaladsl.model.RequestEntity) entity).withSizeLimit(route.maxBodyBytes);
-    if (accessLog.enabled() && !(limited instanceof HttpEntity.Strict) && !limited.isKnownEmpty()) {
+    if (countBytes && !(limited instanceof HttpEntity.Strict) && !limited.isKnownEmpty()) {
       limited = countedRequestBody(ex, limited);
     }
     return HttpRequest.create()
@@ -413,6 +426,7 @@ final class ProxyHandler {
   private void onResponse(Exchange ex, UpstreamTarget target, HttpResponse response) {
     ex.upstreamNanos = System.nanoTime() - ex.attemptStartNanos;
     int status = response.status().intValue();
+    ex.route.upstream.meter.response(status, ex.upstreamNanos);
     boolean failed = status == 502 || status == 503 || status == 504;
     target.requestFinished(ex.claim, failed, System.nanoTime() - ex.attemptStartNanos);
     RetryPolicy retries = ex.route.upstream.config.retries();
@@ -428,6 +442,7 @@ final class ProxyHandler {
     Throwable cause = unwrap(failure);
     if (cause instanceof TargetPool.QueueFullException) {
       target.requestAbandoned(ex.claim);
+      ex.route.upstream.meter.failure(UpstreamMeter.Failure.OVERLOADED);
       ex.complete(ex.problem(Problem.overloaded(ex.route.upstream.config.name())).addHeader(RawHeader.create("Retry-After", "1")));
       return;
     }
@@ -442,12 +457,15 @@ final class ProxyHandler {
     String upstream = ex.route.upstream.config.name();
     if (cause == RESPONSE_TIMEOUT) {
       condition = RetryPolicy.Condition.TIMEOUT;
+      ex.route.upstream.meter.failure(UpstreamMeter.Failure.TIMEOUT);
       problem = Problem.gatewayTimeout(upstream, ex.route.responseTimeout);
     } else if (cause instanceof StreamTcpException && String.valueOf(cause.getMessage()).contains("Connect")) {
       condition = RetryPolicy.Condition.CONNECT_FAILURE;
+      ex.route.upstream.meter.failure(UpstreamMeter.Failure.CONNECT);
       problem = Problem.badGateway(upstream, "could not connect to a target");
     } else {
       condition = RetryPolicy.Condition.RESET;
+      ex.route.upstream.meter.failure(UpstreamMeter.Failure.RESET);
       problem = Problem.badGateway(upstream, "the connection closed before a response");
     }
     RetryPolicy retries = ex.route.upstream.config.retries();

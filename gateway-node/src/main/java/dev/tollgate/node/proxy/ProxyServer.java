@@ -4,6 +4,7 @@ import dev.tollgate.cluster.quota.QuotaClient;
 import dev.tollgate.cluster.upstream.TargetBoard;
 import dev.tollgate.config.GatewayConfig;
 import dev.tollgate.node.identity.ApiKeyDirectory;
+import dev.tollgate.node.metrics.Metrics;
 import dev.tollgate.config.NodeSettings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -50,6 +51,7 @@ public final class ProxyServer {
   private final dev.tollgate.node.accesslog.AccessLog accessLog;
   private final ApiKeyDirectory directory;
   private final TargetBoard board;
+  private final Metrics metrics;
   private final SharedKillSwitch connections = KillSwitches.shared("proxy-connections");
   /** One stage for every connection: a GraphStage makes fresh state each time it is materialized. */
   private final HeadReadTimeout headReadTimeout;
@@ -59,17 +61,19 @@ public final class ProxyServer {
   /**
    * @param directory API keys held outside the config file (the cluster's directory), asked after
    *     the file's own; {@link ApiKeyDirectory#NONE} for none
+   * @param metrics the node's instruments; {@link Metrics#OFF} records nothing
    */
   public ProxyServer(ActorSystem<?> system, NodeSettings settings, GatewayConfig initial, QuotaClient quota,
-      ApiKeyDirectory directory, TargetBoard board) {
+      ApiKeyDirectory directory, TargetBoard board, Metrics metrics) {
     this.system = system;
+    this.metrics = metrics;
     this.settings = settings;
     this.directory = directory;
     this.board = board;
     this.pools = new TargetPools(system, settings.upstreamPool());
-    this.config.set(CompiledConfig.compile(initial, 0, settings, pools, directory, board));
+    this.config.set(CompiledConfig.compile(initial, 0, settings, pools, directory, board, metrics));
     this.accessLog = dev.tollgate.node.accesslog.AccessLog.start(settings.accessLog());
-    this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota, accessLog);
+    this.handler = new ProxyHandler(system, config::get, settings.proxy(), quota, accessLog, metrics);
     this.headReadTimeout = new HeadReadTimeout(settings.proxy().headerReadTimeout());
   }
 
@@ -79,7 +83,7 @@ public final class ProxyServer {
    * @param version the cluster store's number for it, 0 for a config given whole
    */
   public void apply(GatewayConfig next, long version) {
-    CompiledConfig old = config.getAndSet(CompiledConfig.compile(next, version, settings, pools, directory, board));
+    CompiledConfig old = config.getAndSet(CompiledConfig.compile(next, version, settings, pools, directory, board, metrics));
     old.close();
   }
 

@@ -51,6 +51,7 @@ final class AdminNode implements AutoCloseable {
           .withDirectory(s.directory().withPort(0).withMembers(java.util.List.of()))
           .withAdmin(s.admin().withPort(0))
           .withManagement(s.management().withPort(0).withReadyDelay(java.time.Duration.ZERO))
+          .withMetrics(s.metrics().withPort(0))
           .withStorage(s.storage().withDataDir(Files.createTempDirectory("tollgate-admin-data")));
     } catch (dev.tollgate.config.ConfigException | IOException e) {
       throw new IllegalStateException(e);

@@ -32,6 +32,7 @@ final class ProxyFixture implements AutoCloseable {
       return s.withProxy(s.proxy().withPort(0).withHost("127.0.0.1")).withCluster(s.cluster().withPort(0))
           .withDirectory(s.directory().withPort(0)).withAdmin(s.admin().withPort(0))
           .withManagement(s.management().withPort(0).withReadyDelay(Duration.ZERO))
+          .withMetrics(s.metrics().withPort(0))
           .withStorage(s.storage().withDataDir(java.nio.file.Files.createTempDirectory("tollgate-data")));
     } catch (dev.tollgate.config.ConfigException | java.io.IOException e) {
       throw new IllegalStateException(e);

@@ -139,6 +139,7 @@ public final class QuotaAccuracy {
             Map.entry("TOLLGATE_PROXY_PORT", String.valueOf(proxyPorts[i])),
             Map.entry("TOLLGATE_ADMIN_PORT", "0"),
             Map.entry("TOLLGATE_MANAGEMENT_PORT", "0"),
+            Map.entry("TOLLGATE_METRICS_PORT", "0"),
             Map.entry("TOLLGATE_DIRECTORY_PORT", String.valueOf(directoryPorts[i])),
             Map.entry("TOLLGATE_DIRECTORY_MEMBERS", directoryMembers),
             Map.entry("TOLLGATE_CLUSTER_HOST", "127.0.0.1"),
