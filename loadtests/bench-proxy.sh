@@ -10,6 +10,8 @@
 #   (i) tg-bearer  wrk -> Tollgate, the route of (f), sent tg-jwt's token (unchecked there): tg-jwt's baseline
 #   (j) tg-applying  wrk -> Tollgate as (c), while a new config version is applied every second
 #                  through the admin API (PUT /config; each version recompiled and swapped in)
+#   (k) tg-metrics   wrk -> a second Tollgate JVM serving (c)'s route only, Prometheus metrics on (the default)
+#   (l) tg-nometrics wrk -> a third Tollgate JVM, the same but tollgate.metrics.enabled=false: tg-metrics' baseline
 #   (d) pekko      wrk -> a bare Pekko HTTP server answering 1 KiB itself (the framework's ceiling)
 # on this machine, everything on 127.0.0.1. See loadtests/README.md.
 #
@@ -20,6 +22,8 @@
 #   WARMUP [10]    seconds of uncounted wrk against Tollgate before measuring (0 = none)
 #   UPSTREAM_PORT [18080]  NGINX_PORT [18081]  TOLLGATE_PORT [18082]  PEKKO_PORT [18083]
 #   ADMIN_PORT [18084]  (Tollgate's admin API, which issues the directory key for tg-key)
+#   METRICS_ON_PORT [18085]  METRICS_OFF_PORT [18086]  (the proxy ports of tg-metrics and tg-nometrics)
+#   METRICS_PORT [18087]  (/metrics of tg-metrics; the main Tollgate's /metrics is on an ephemeral port)
 #   TOLLGATE_JAR [<repo>/gateway-node/target/tollgate.jar]  (built with mvn when missing)
 #   TOLLGATE_JAVA_OPTS [-XX:+UseParallelGC -Xms256m -Xmx512m]  (also used for the bare Pekko server)
 #   SKIP_TOLLGATE [0]  1 = measure (a) and (b) only (no JVM at all)
@@ -41,6 +45,9 @@ NGINX_PORT="${NGINX_PORT:-18081}"
 TOLLGATE_PORT="${TOLLGATE_PORT:-18082}"
 PEKKO_PORT="${PEKKO_PORT:-18083}"
 ADMIN_PORT="${ADMIN_PORT:-18084}"
+METRICS_ON_PORT="${METRICS_ON_PORT:-18085}"
+METRICS_OFF_PORT="${METRICS_OFF_PORT:-18086}"
+METRICS_PORT="${METRICS_PORT:-18087}"
 TOLLGATE_JAR="${TOLLGATE_JAR:-$REPO_ROOT/gateway-node/target/tollgate.jar}"
 TOLLGATE_JAVA_OPTS="${TOLLGATE_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx512m}"
 SKIP_TOLLGATE="${SKIP_TOLLGATE:-0}"
@@ -48,7 +55,7 @@ PROFILE_DIR="${PROFILE_DIR:-/tmp}"
 KEEP_TMP="${KEEP_TMP:-0}"
 WITH_PROFILE=0
 
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -59,7 +66,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP UPSTREAM_PORT NGINX_PORT TOLLGATE_PORT PEKKO_PORT ADMIN_PORT; do
+for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP UPSTREAM_PORT NGINX_PORT TOLLGATE_PORT PEKKO_PORT ADMIN_PORT \
+    METRICS_ON_PORT METRICS_OFF_PORT METRICS_PORT; do
   case "${!v}" in ''|*[!0-9]*) echo "$v must be a non-negative integer, got '${!v}'" >&2; exit 2 ;; esac
 done
 if [ "$DURATION" -lt 1 ] || [ "$ROUNDS" -lt 1 ]; then echo "DURATION and ROUNDS must be >= 1" >&2; exit 2; fi
@@ -143,11 +151,12 @@ fi
 # ---------------------------------------------------------------- helpers
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$TOLLGATE_PORT" "$PEKKO_PORT" "$ADMIN_PORT"; do
-  if { [ "$p" = "$TOLLGATE_PORT" ] || [ "$p" = "$PEKKO_PORT" ] || [ "$p" = "$ADMIN_PORT" ]; } && [ "$SKIP_TOLLGATE" = 1 ]; then
+for p in "$UPSTREAM_PORT" "$NGINX_PORT" "$TOLLGATE_PORT" "$PEKKO_PORT" "$ADMIN_PORT" "$METRICS_ON_PORT" \
+    "$METRICS_OFF_PORT" "$METRICS_PORT"; do
+  if [ "$SKIP_TOLLGATE" = 1 ] && [ "$p" != "$UPSTREAM_PORT" ] && [ "$p" != "$NGINX_PORT" ]; then
     continue
   fi
-  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use; set UPSTREAM_PORT/NGINX_PORT/TOLLGATE_PORT/PEKKO_PORT/ADMIN_PORT"
+  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use; set the *_PORT variables (see --help)"
 done
 
 TMP="$(mktemp -d /tmp/tollgate-bench.XXXXXX)"
@@ -277,6 +286,7 @@ check_body nginx  "http://127.0.0.1:$NGINX_PORT/"
 
 TOLLGATE_PID=""
 RSS_IDLE_KIB=0
+declare -A MPID   # the pids of tg-metrics and tg-nometrics
 RSS_MAX_KIB=0
 if [ "$SKIP_TOLLGATE" != 1 ]; then
   TG_CONFIG="$TMP/bench-proxy.yaml"
@@ -305,7 +315,7 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   log "starting Tollgate on 127.0.0.1:$TOLLGATE_PORT, admin API on 127.0.0.1:$ADMIN_PORT (config $TG_CONFIG)"
   java "${JOPTS[@]}" -Dtollgate.proxy.host=127.0.0.1 -Dtollgate.proxy.port="$TOLLGATE_PORT" \
     -Dtollgate.admin.port="$ADMIN_PORT" -Dtollgate.directory.port=0 -Dtollgate.management.port=0 -Dtollgate.storage.data-dir="$TMP/tollgate-data" \
-    -jar "$TOLLGATE_JAR" run --config "$TG_CONFIG" > "$TG_LOG" 2>&1 &
+    -Dtollgate.metrics.port=0 -jar "$TOLLGATE_JAR" run --config "$TG_CONFIG" > "$TG_LOG" 2>&1 &
   TOLLGATE_PID=$!
   PIDS+=("$TOLLGATE_PID")
   wait_http tollgate "$TOLLGATE_PID" "http://127.0.0.1:$TOLLGATE_PORT/" 90 "$TG_LOG"
@@ -332,6 +342,24 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   done
   sleep 2
   RSS_IDLE_KIB="$(rss_kib "$TOLLGATE_PID")"
+
+  # tg-metrics and tg-nometrics: two more nodes alike but for the metrics switch, each serving one
+  # route only, so that neither JVM's JIT has seen the other targets' code paths.
+  for t in tg-metrics tg-nometrics; do
+    if [ "$t" = tg-metrics ]; then port="$METRICS_ON_PORT"; flag="-Dtollgate.metrics.port=$METRICS_PORT"
+    else port="$METRICS_OFF_PORT"; flag="-Dtollgate.metrics.enabled=false"; fi
+    log "starting Tollgate $t on 127.0.0.1:$port ($flag)"
+    java "${JOPTS[@]}" -Dtollgate.proxy.host=127.0.0.1 -Dtollgate.proxy.port="$port" -Dtollgate.admin.port=0 \
+      -Dtollgate.directory.port=0 -Dtollgate.management.port=0 -Dtollgate.cluster.port=0 \
+      -Dtollgate.storage.data-dir="$TMP/$t-data" "$flag" -jar "$TOLLGATE_JAR" run --config "$TG_CONFIG" \
+      > "$TMP/$t.log" 2>&1 &
+    MPID[$t]=$!
+    PIDS+=("${MPID[$t]}")
+    wait_http "$t" "${MPID[$t]}" "http://127.0.0.1:$port/" 90 "$TMP/$t.log"
+    check_body "$t" "http://127.0.0.1:$port/"
+  done
+  curl -fsS --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q '^tollgate_requests_total{' \
+    || die "tg-metrics serves no tollgate_requests_total on http://127.0.0.1:$METRICS_PORT/metrics"
 
   PEKKO_LOG="$TMP/pekko-bare.log"
   log "starting a bare Pekko HTTP server on 127.0.0.1:$PEKKO_PORT"
@@ -395,7 +423,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
   if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 TARGETS=(direct nginx)
-[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-jwt pekko)
+[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-jwt tg-metrics tg-nometrics pekko)
 if [ -n "${ONLY:-}" ]; then
   KEPT=()
   for t in "${TARGETS[@]}"; do case " $ONLY " in *" $t "*) KEPT+=("$t") ;; esac; done
@@ -413,6 +441,9 @@ for t in direct nginx tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-
 HDR[tg-key]="${DIR_KEY_HEADER:-}"; HDR[tg-jwt]="${JWT_HEADER:-}"
 URL[tg-bearer]="${URL[tg-anon]}"; SPID[tg-bearer]="${TOLLGATE_PID:-0}"; HDR[tg-bearer]="${JWT_HEADER:-}"
 URL[tg-applying]="${URL[tollgate]}"; SPID[tg-applying]="${TOLLGATE_PID:-0}"
+URL[tg-metrics]="http://127.0.0.1:$METRICS_ON_PORT/"; SPID[tg-metrics]="${MPID[tg-metrics]:-0}"
+URL[tg-nometrics]="http://127.0.0.1:$METRICS_OFF_PORT/"; SPID[tg-nometrics]="${MPID[tg-nometrics]:-0}"
+HDR[tg-metrics]="$API_KEY_HEADER"; HDR[tg-nometrics]="$API_KEY_HEADER"
 APPLIED=0        # config versions applied by the tg-applying runs
 APPLY_FAILED=0   # applies the admin API did not answer with 200
 
@@ -438,6 +469,11 @@ if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
     run_wrk "warmup-$t" "${URL[$t]}" "$WARMUP" "$TOLLGATE_PID" "" "${HDR[$t]}"
     log "warm-up ($t): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
   done
+  for t in tg-metrics tg-nometrics; do
+    case " ${TARGETS[*]} " in *" $t "*) ;; *) continue ;; esac
+    run_wrk "warmup-$t" "${URL[$t]}" "$WARMUP" "${SPID[$t]}"
+    log "warm-up ($t): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
+  done
   run_wrk warmup-pekko "${URL[pekko]}" "$WARMUP" "$PEKKO_PID"
   sleep 1
 fi
@@ -455,6 +491,8 @@ for round in $(seq 1 "$ROUNDS"); do
       wait "$APPLIER" || true
       APPLIED=$((APPLIED + $(grep -c '^ok' "$TMP/applies-$round.txt" || true)))
       APPLY_FAILED=$((APPLY_FAILED + $(grep -c '^failed' "$TMP/applies-$round.txt" || true)))
+    elif [ "$t" = tg-metrics ] || [ "$t" = tg-nometrics ]; then
+      run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" "" "${HDR[$t]}"
     elif [ "${t#tg-}" != "$t" ] || [ "$t" = tollgate ]; then
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss "${HDR[$t]}"
     else
@@ -494,6 +532,12 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   echo "tg-key/tg-anon throughput ratio, directory API key on/off (median of rounds): $(ratio "${MED[tg-key]:-}" "${MED[tg-anon]:-}")"
   echo "tg-jwt/tg-bearer throughput ratio, RS256 JWT on/off, same requests (median of rounds): $(ratio "${MED[tg-jwt]:-}" "${MED[tg-bearer]:-}")"
   echo "tg-jwt/tg-anon throughput ratio, RS256 JWT on/off, the token's bytes included (median of rounds): $(ratio "${MED[tg-jwt]:-}" "${MED[tg-anon]:-}")"
+  echo "tg-metrics/tg-nometrics throughput ratio, Prometheus metrics on/off, two alike JVMs (median of rounds): $(ratio "${MED[tg-metrics]:-}" "${MED[tg-nometrics]:-}")"
+  if [ -n "${MPID[tg-metrics]:-}" ]; then
+    served="$(curl -fsS --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" \
+      | awk '/^tollgate_requests_total\{/ {n += $NF} END {printf "%.0f", n}' || true)"
+    echo "tg-metrics counted ${served:-?} requests in tollgate_requests_total (its /metrics, at the end)"
+  fi
   note=""
   case " $TOLLGATE_JAVA_OPTS " in *" -XX:+AlwaysPreTouch "*) note=" (AlwaysPreTouch: the whole heap is resident from start)" ;; esac
   printf 'tollgate RSS: idle %.1f MiB, max under load %.1f MiB%s\n' \

@@ -95,6 +95,12 @@ final class DemoSetup {
           + "/upstreams/echo/targets/127.0.0.1:" + u.address().getPort() + "/forced-open   # no node sends "
           + u.name() + " requests until DELETE releases it"));
     });
+    node.metricsAddress().ifPresent(metrics -> {
+      out.println();
+      out.println("Prometheus metrics of the node:");
+      out.println("  curl -s http://" + metrics.getAddress().getHostAddress() + ":" + metrics.getPort()
+          + "/metrics | grep '^tollgate_requests_total'   # requests by route and status class");
+    });
     out.println();
     out.println("Stop with Ctrl-C.");
   }

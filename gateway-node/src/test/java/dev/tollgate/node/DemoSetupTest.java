@@ -111,6 +111,21 @@ class DemoSetupTest {
           HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).isEqualTo(404);
       assertThat(r.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+
+      // The metrics line: after the requests above, the echo route's 2xx counter is there (the
+      // figures move once per tollgate.metrics.interval, so wait for it).
+      Matcher metricsLine = Pattern.compile("curl -s (http://\\S+/metrics) ").matcher(welcome);
+      assertThat(metricsLine.find()).as(welcome).isTrue();
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+      String scraped = "";
+      while (!scraped.contains("tollgate_requests_total{route=\"echo\",status_class=\"2xx\"}")
+          && !scraped.contains("tollgate_requests_total{status_class=\"2xx\",route=\"echo\"}")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        scraped = client.send(HttpRequest.newBuilder(URI.create(metricsLine.group(1))).build(),
+            HttpResponse.BodyHandlers.ofString()).body();
+      }
+      assertThat(scraped).containsPattern("tollgate_requests_total\\{[^}]*route=\"echo\"[^}]*} [1-9]");
     } finally {
       demo.stop();
     }
