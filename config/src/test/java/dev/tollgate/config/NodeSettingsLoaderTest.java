@@ -269,7 +269,73 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay")
         .containsEntry("TOLLGATE_METRICS_PORT", "tollgate.metrics.port");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(49);
+    assertThat(vars).hasSize(55);
+  }
+
+  @Test
+  void discoveryIsSeedsByDefaultAndBootstrapSettingsComeFromVariablesAndProperties() throws Exception {
+    NodeSettings.Cluster defaults = NodeSettingsLoader.defaults().cluster();
+    assertThat(defaults.discovery()).isEqualTo(NodeSettings.Cluster.Discovery.SEEDS);
+    assertThat(defaults.bootstraps()).isFalse();
+    assertThat(defaults.bootstrap()).isEqualTo(new NodeSettings.Bootstrap("tollgate", 2, "app=%s", List.of()));
+
+    NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_SERVICE_NAME", "edge",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_POD_LABEL_SELECTOR", "app.kubernetes.io/name=%s"),
+        props("tollgate.cluster.bootstrap.required-contact-points", "3"));
+    assertThat(k8s.cluster().discovery()).isEqualTo(NodeSettings.Cluster.Discovery.KUBERNETES_API);
+    assertThat(k8s.cluster().bootstrap())
+        .isEqualTo(new NodeSettings.Bootstrap("edge", 3, "app.kubernetes.io/name=%s", List.of()));
+
+    NodeSettings config = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\", \"10.0.0.6:8558\"]"),
+        props());
+    assertThat(config.cluster().discovery()).isEqualTo(NodeSettings.Cluster.Discovery.CONFIG);
+    assertThat(config.cluster().bootstrap().contactPoints()).containsExactly("10.0.0.5:8558", "10.0.0.6:8558");
+
+    NodeSettings dns = NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_DIRECTORY_SERVICE_DNS", "tollgate-peers.edge.svc.cluster.local"), props());
+    assertThat(dns.directory().serviceDns()).isEqualTo("tollgate-peers.edge.svc.cluster.local");
+    assertThat(NodeSettingsLoader.defaults().directory().serviceDns()).isEmpty();
+  }
+
+  @Test
+  void bootstrapSettingsThatContradictTheDiscoveryAreReportedTogether() {
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+            "TOLLGATE_CLUSTER_SEEDS", "[\"10.0.0.5:25520\"]",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\"]",
+            "TOLLGATE_DIRECTORY_MEMBERS", "[\"10.0.0.5:5701\"]",
+            "TOLLGATE_DIRECTORY_SERVICE_DNS", "tollgate-peers"),
+        props("tollgate.cluster.bootstrap.required-contact-points", "0",
+            "tollgate.cluster.bootstrap.service-name", "no spaces please")))).containsExactlyInAnyOrder(
+        "tollgate.cluster.seeds: [\"10.0.0.5:25520\"] (expected: empty, as tollgate.cluster.discovery is kubernetes-api:"
+            + " the cluster forms through cluster bootstrap; or tollgate.cluster.discovery = seeds)"
+            + " from environment variable TOLLGATE_CLUSTER_SEEDS",
+        "tollgate.cluster.bootstrap.contact-points: [\"10.0.0.5:8558\"] (expected: empty, as tollgate.cluster.discovery"
+            + " is kubernetes-api; contact points are given only with tollgate.cluster.discovery = config)"
+            + " from environment variable TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS",
+        "tollgate.cluster.bootstrap.required-contact-points: \"0\" (expected: a whole number from 1 to 100)"
+            + " from system properties",
+        "tollgate.cluster.bootstrap.service-name: \"no spaces please\" (expected: a name such as \"tollgate\""
+            + " (letters, digits, '-', '.' and '_')) from system properties",
+        "tollgate.directory.service-dns: \"tollgate-peers\" (expected: empty while tollgate.directory.members lists"
+            + " members; give one of the two) from environment variable TOLLGATE_DIRECTORY_SERVICE_DNS");
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.cluster.bootstrap.contact-points: [\"10.0.0.5:8558\"] (expected: at least 2"
+            + " (tollgate.cluster.bootstrap.required-contact-points) \"host:port\" Pekko Management addresses,"
+            + " as tollgate.cluster.discovery is config) from environment variable TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS");
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DISCOVERY", "dns"),
+        props("tollgate.directory.service-dns", "not a name!")))).containsExactlyInAnyOrder(
+        "tollgate.cluster.discovery: \"dns\" (expected: seeds, kubernetes-api or config)"
+            + " from environment variable TOLLGATE_CLUSTER_DISCOVERY",
+        "tollgate.directory.service-dns: \"not a name!\" (expected: empty, or a DNS name such as"
+            + " \"tollgate-peers.default.svc.cluster.local\") from system properties");
   }
 
   @Test
