@@ -330,11 +330,14 @@ public final class NodeSettingsLoader {
       seeds = List.of();
     }
     if (discovery == NodeSettings.Cluster.Discovery.CONFIG && contactPoints.size() < required) {
-      r.errors.add(new ConfigError(CONTACT_POINTS, r.shown(CONTACT_POINTS) + " (expected: at least " + required
-          + " (" + REQUIRED_CONTACT_POINTS + ") \"host:port\" Pekko Management addresses, as " + DISCOVERY
-          + " is config)" + r.from(CONTACT_POINTS)));
+      // A list that did not parse has its error already; "too few" would only repeat it.
+      if (!r.failed(CONTACT_POINTS)) {
+        r.errors.add(new ConfigError(CONTACT_POINTS, r.shown(CONTACT_POINTS) + " (expected: at least " + required
+            + " (" + REQUIRED_CONTACT_POINTS + ") \"host:port\" Pekko Management addresses, as " + DISCOVERY
+            + " is config)" + r.from(CONTACT_POINTS)));
+      }
       discovery = NodeSettings.Cluster.Discovery.SEEDS;
-    } else if (discovery != NodeSettings.Cluster.Discovery.CONFIG && !contactPoints.isEmpty()) {
+    } else if (discovery != NodeSettings.Cluster.Discovery.CONFIG && !contactPoints.isEmpty() && !r.failed(DISCOVERY)) {
       r.errors.add(new ConfigError(CONTACT_POINTS, r.shown(CONTACT_POINTS) + " (expected: empty, as " + DISCOVERY
           + " is " + discovery + "; contact points are given only with " + DISCOVERY + " = config)"
           + r.from(CONTACT_POINTS)));
@@ -486,6 +489,11 @@ public final class NodeSettingsLoader {
 
     String string(String path) {
       return config.getString(path);
+    }
+
+    /** Whether the value at the path was reported as an error already. */
+    boolean failed(String path) {
+      return errors.stream().anyMatch(e -> e.path().equals(path));
     }
 
     /** The value as an error shows it. */

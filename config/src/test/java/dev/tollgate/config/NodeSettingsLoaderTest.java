@@ -339,6 +339,44 @@ class NodeSettingsLoaderTest {
   }
 
   @Test
+  void aContactPointListThatDoesNotParseOrAnUnknownDiscoveryIsReportedOnceNotAgainAsAContradiction() {
+    // config discovery with a malformed list: the list's own error, not also "at least 2".
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5\", \"10.0.0.6:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.cluster.bootstrap.contact-points: [\"10.0.0.5\",\"10.0.0.6:8558\"] (expected: a list of \"host:port\""
+            + " Pekko Management addresses such as [\"10.0.0.5:8558\"]) from environment variable"
+            + " TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS");
+    // An unknown discovery is not taken for seeds when judging the contact points.
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\", \"10.0.0.6:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.cluster.discovery: \"kubernetes\" (expected: seeds, kubernetes-api or config)"
+            + " from environment variable TOLLGATE_CLUSTER_DISCOVERY");
+  }
+
+  @Test
+  void bootstrapWithOneRequiredContactPointNeedsOnlyOneAndKubernetesDiscoveryNeedsNone() throws Exception {
+    NodeSettings one = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "1",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"127.0.0.1:8558\"]"),
+        props());
+    assertThat(one.cluster().bootstraps()).isTrue();
+    assertThat(one.cluster().bootstrap().requiredContactPoints()).isEqualTo(1);
+    NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api"),
+        props());
+    assertThat(k8s.cluster().bootstraps()).isTrue();
+    assertThat(k8s.cluster().bootstrap()).isEqualTo(NodeSettings.Bootstrap.DEFAULT);
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_CLUSTER_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "101"), props()))).containsExactly(
+        "tollgate.cluster.bootstrap.required-contact-points: 101 (expected: a whole number from 1 to 100)"
+            + " from environment variable TOLLGATE_CLUSTER_BOOTSTRAP_REQUIRED_CONTACT_POINTS");
+  }
+
+  @Test
   void metricsAreServedOnLoopbackPort9095ByDefaultAndTakeVariablesAndProperties() throws Exception {
     assertThat(NodeSettingsLoader.defaults().metrics())
         .isEqualTo(new NodeSettings.Metrics(true, "127.0.0.1", 9095, Duration.ofSeconds(5)));
