@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -27,16 +28,19 @@ import org.junit.jupiter.api.Test;
 /**
  * Cluster bootstrap for real: three actor systems on loopback, no seeds, each with Pekko Management
  * on a port of its own, find each other through the {@code config} discovery method and form one
- * cluster of three.
+ * cluster of three; a fourth started later joins that cluster instead of forming one of its own.
+ * Ports are picked free up front, since each node's contact points name the others' ports.
  */
 class ClusterBootstrapTest {
 
   final List<ActorSystem<Void>> systems = new ArrayList<>();
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     systems.forEach(ActorSystem::terminate);
-    systems.forEach(s -> s.getWhenTerminated().toCompletableFuture().join());
+    for (ActorSystem<Void> s : systems) {
+      s.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
   }
 
   static int freePort() throws IOException {
@@ -70,14 +74,16 @@ class ClusterBootstrapTest {
   }
 
   @Test
-  void threeNodesWithoutSeedsBootstrapOneClusterThroughConfigDiscovery() throws Exception {
-    int[] remoting = {freePort(), freePort(), freePort()};
-    int[] management = {freePort(), freePort(), freePort()};
+  void threeNodesWithoutSeedsBootstrapOneClusterThroughConfigDiscoveryAndALaterFourthJoinsIt() throws Exception {
+    int[] remoting = {freePort(), freePort(), freePort(), freePort()};
+    int[] management = {freePort(), freePort(), freePort(), freePort()};
     List<String> contactPoints = List.of("127.0.0.1:" + management[0], "127.0.0.1:" + management[1],
         "127.0.0.1:" + management[2]);
+    // All three must have answered before the one with the lowest address forms the cluster, so
+    // each start-up order ends in the same single cluster.
     NodeSettings.Cluster base = NodeSettingsLoader.defaults().cluster()
         .withDiscovery(NodeSettings.Cluster.Discovery.CONFIG,
-            NodeSettings.Bootstrap.DEFAULT.withContactPoints(contactPoints));
+            NodeSettings.Bootstrap.DEFAULT.withContactPoints(contactPoints).withRequiredContactPoints(3));
     assertThat(base.seeds()).isEmpty();
 
     List<ActorSystem<Void>> nodes = new ArrayList<>();
@@ -88,11 +94,25 @@ class ClusterBootstrapTest {
         .until(() -> nodes.stream().allMatch(n -> upMembers(n).size() == 3));
 
     Set<String> expected = new HashSet<>();
-    for (int port : remoting) {
+    for (int port : List.of(remoting[0], remoting[1], remoting[2])) {
       expected.add("pekko://" + ClusterMembership.SYSTEM_NAME + "@127.0.0.1:" + port);
     }
     for (ActorSystem<Void> n : nodes) {
       assertThat(upMembers(n)).as("one cluster of the three, as each node sees it").isEqualTo(expected);
+    }
+
+    // The fourth lists itself among its contact points, so it could form a cluster of its own if
+    // bootstrap ignored the cluster the others answer with.
+    List<String> withFourth = new ArrayList<>(contactPoints);
+    withFourth.add("127.0.0.1:" + management[3]);
+    NodeSettings.Cluster fourth = base.withDiscovery(NodeSettings.Cluster.Discovery.CONFIG,
+        base.bootstrap().withContactPoints(withFourth).withRequiredContactPoints(1)).withPort(remoting[3]);
+    nodes.add(node(fourth, management[3]));
+    expected.add("pekko://" + ClusterMembership.SYSTEM_NAME + "@127.0.0.1:" + remoting[3]);
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        .until(() -> nodes.stream().allMatch(n -> upMembers(n).size() == 4));
+    for (ActorSystem<Void> n : nodes) {
+      assertThat(upMembers(n)).as("the fourth joined the existing cluster").isEqualTo(expected);
     }
   }
 
