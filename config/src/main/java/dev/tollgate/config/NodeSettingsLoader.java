@@ -274,7 +274,7 @@ public final class NodeSettingsLoader {
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
     NodeSettings.Management management = new NodeSettings.Management(
-        r.read("tollgate.management.host", "a host name or IP address to bind, such as 127.0.0.1 or 0.0.0.0",
+        r.read(MANAGEMENT_HOST, "a host name or IP address to bind, such as 127.0.0.1 or 0.0.0.0",
             r::nonEmptyString, "127.0.0.1"),
         r.read("tollgate.management.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8558),
         r.read("tollgate.shutdown.ready-delay", "a duration such as 5s", r::nonNegativeDuration, Duration.ofSeconds(5)));
@@ -291,6 +291,7 @@ public final class NodeSettingsLoader {
             r::nonEmptyString, "127.0.0.1"),
         r.read("tollgate.metrics.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 9095),
         r.read("tollgate.metrics.interval", "a positive duration such as 5s", r::positiveDuration, Duration.ofSeconds(5)));
+    checkBootstrapHosts(r, cluster, management);
     return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management, accessLog, metrics);
   }
 
@@ -305,7 +306,7 @@ public final class NodeSettingsLoader {
    * still checked.
    */
   private static NodeSettings.Cluster cluster(Reader r) {
-    String host = r.read("tollgate.cluster.host", "a host name or IP address the other nodes reach this one at",
+    String host = r.read(CLUSTER_HOST, "a host name or IP address the other nodes reach this one at",
         r::nonEmptyString, "127.0.0.1");
     int port = r.read("tollgate.cluster.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 25520);
     List<String> seeds = r.read(SEEDS, "a list of \"host:port\" addresses such as [\"10.0.0.5:25520\"]", r::hostPorts,
@@ -347,6 +348,34 @@ public final class NodeSettingsLoader {
         new NodeSettings.Bootstrap(serviceName, required, selector, contactPoints));
   }
 
+  /**
+   * With cluster bootstrap, the management address is the node's contact point: the other nodes
+   * probe it, and the node finds itself among the discovered contact points by it. A wildcard never
+   * matches one; on Kubernetes, neither does loopback, and remoting on loopback is unreachable too.
+   * The defaults (loopback) suit seeds on one machine, so they are errors only here.
+   */
+  private static void checkBootstrapHosts(Reader r, NodeSettings.Cluster cluster, NodeSettings.Management management) {
+    if (!cluster.bootstraps()) {
+      return;
+    }
+    boolean kubernetes = cluster.discovery() == NodeSettings.Cluster.Discovery.KUBERNETES_API;
+    String expected = kubernetes
+        ? "the pod's own IP, such as status.podIP from the downward API, as " + DISCOVERY + " is kubernetes-api"
+        : "this node's own address as the other nodes reach it, not a wildcard, as " + DISCOVERY + " is config";
+    String host = management.host();
+    boolean wildcard = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+    if (!r.failed(MANAGEMENT_HOST) && (wildcard || kubernetes && NodeSettings.Admin.isLoopback(host))) {
+      r.errors.add(new ConfigError(MANAGEMENT_HOST, "\"" + host + "\" (expected: " + expected
+          + ": it is this node's contact point for cluster bootstrap)" + r.from(MANAGEMENT_HOST)));
+    }
+    if (kubernetes && !r.failed(CLUSTER_HOST) && NodeSettings.Admin.isLoopback(cluster.host())) {
+      r.errors.add(new ConfigError(CLUSTER_HOST, "\"" + cluster.host() + "\" (expected: " + expected
+          + ": the other pods reach this node's remoting there)" + r.from(CLUSTER_HOST)));
+    }
+  }
+
+  private static final String MANAGEMENT_HOST = "tollgate.management.host";
+  private static final String CLUSTER_HOST = "tollgate.cluster.host";
   private static final String MEMBERS = "tollgate.directory.members";
   private static final String SERVICE_DNS = "tollgate.directory.service-dns";
 

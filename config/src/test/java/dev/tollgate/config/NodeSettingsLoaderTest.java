@@ -281,6 +281,8 @@ class NodeSettingsLoaderTest {
 
     NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of(
             "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+            "TOLLGATE_CLUSTER_HOST", "10.0.0.5",
+            "TOLLGATE_MANAGEMENT_HOST", "10.0.0.5",
             "TOLLGATE_CLUSTER_BOOTSTRAP_SERVICE_NAME", "edge",
             "TOLLGATE_CLUSTER_BOOTSTRAP_POD_LABEL_SELECTOR", "app.kubernetes.io/name=%s"),
         props("tollgate.cluster.bootstrap.required-contact-points", "3"));
@@ -322,7 +324,13 @@ class NodeSettingsLoaderTest {
         "tollgate.cluster.bootstrap.service-name: \"no spaces please\" (expected: a name such as \"tollgate\""
             + " (letters, digits, '-', '.' and '_')) from system properties",
         "tollgate.directory.service-dns: \"tollgate-peers\" (expected: empty while tollgate.directory.members lists"
-            + " members; give one of the two) from environment variable TOLLGATE_DIRECTORY_SERVICE_DNS");
+            + " members; give one of the two) from environment variable TOLLGATE_DIRECTORY_SERVICE_DNS",
+        // the defaults, loopback, reported as they are: no "from"
+        "tollgate.management.host: \"127.0.0.1\" (expected: the pod's own IP, such as status.podIP from the downward"
+            + " API, as tollgate.cluster.discovery is kubernetes-api: it is this node's contact point for cluster"
+            + " bootstrap)",
+        "tollgate.cluster.host: \"127.0.0.1\" (expected: the pod's own IP, such as status.podIP from the downward API,"
+            + " as tollgate.cluster.discovery is kubernetes-api: the other pods reach this node's remoting there)");
     assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
             "TOLLGATE_CLUSTER_DISCOVERY", "config",
             "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\"]"),
@@ -358,6 +366,25 @@ class NodeSettingsLoaderTest {
   }
 
   @Test
+  void withBootstrapTheManagementHostIsTheContactPointSoAWildcardIsAnErrorAndSeedsDoNotMind() throws Exception {
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_MANAGEMENT_HOST", "0.0.0.0",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\", \"10.0.0.6:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.management.host: \"0.0.0.0\" (expected: this node's own address as the other nodes reach it, not a"
+            + " wildcard, as tollgate.cluster.discovery is config: it is this node's contact point for cluster"
+            + " bootstrap) from environment variable TOLLGATE_MANAGEMENT_HOST");
+    // config discovery on one machine: loopback is fine
+    assertThat(NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"127.0.0.1:8558\", \"127.0.0.1:8559\"]"),
+        props()).management().host()).isEqualTo("127.0.0.1");
+    assertThat(NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_MANAGEMENT_HOST", "0.0.0.0"), props())
+        .management().host()).isEqualTo("0.0.0.0");
+  }
+
+  @Test
   void bootstrapWithOneRequiredContactPointNeedsOnlyOneAndKubernetesDiscoveryNeedsNone() throws Exception {
     NodeSettings one = NodeSettingsLoader.load(Optional.empty(), Map.of(
             "TOLLGATE_CLUSTER_DISCOVERY", "config",
@@ -366,8 +393,8 @@ class NodeSettingsLoaderTest {
         props());
     assertThat(one.cluster().bootstraps()).isTrue();
     assertThat(one.cluster().bootstrap().requiredContactPoints()).isEqualTo(1);
-    NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api"),
-        props());
+    NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+        "TOLLGATE_CLUSTER_HOST", "10.1.2.3", "TOLLGATE_MANAGEMENT_HOST", "10.1.2.3"), props());
     assertThat(k8s.cluster().bootstraps()).isTrue();
     assertThat(k8s.cluster().bootstrap()).isEqualTo(NodeSettings.Bootstrap.DEFAULT);
     assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(),
