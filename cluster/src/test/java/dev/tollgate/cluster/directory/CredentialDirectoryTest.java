@@ -100,7 +100,8 @@ class CredentialDirectoryTest {
         .containsEntry("service-dns", "localhost")
         .containsEntry("service-port", String.valueOf(port));
 
-    CredentialDirectory member = CredentialDirectory.start(settings, postgresDatabase(), Clock.systemUTC());
+    // A database of its own: the PostgreSQL one is shared, and other tests count the keys stored there.
+    CredentialDirectory member = CredentialDirectory.start(settings, Database.h2(dataDir.resolve("dns")), Clock.systemUTC());
     try {
       assertThat(member.members()).isEqualTo(1);
       member.putConsumer(new DirectoryConsumer("dns-acme", Optional.empty(), List.of()));
