@@ -196,25 +196,42 @@ public record NodeSettings(
   /**
    * The node's member of the consumer and API key directory (Hazelcast).
    *
+   * <p>Invariant: {@code members} and {@code serviceDns} are not both given.
+   *
    * @param port the member's port; 0 picks a free one
    * @param members the members to join as {@code host:port}; empty means the seeds' hosts at this port
    * @param backupCount synchronous copies of each entry on other members
    * @param nearCacheSize entries each near cache keeps at most
+   * @param serviceDns a DNS name (such as a Kubernetes headless Service's) whose every address is a
+   *     member at {@code port}, found through Hazelcast's Kubernetes discovery in DNS mode; empty: not used
    */
-  public record Directory(int port, List<String> members, int backupCount, int nearCacheSize) {
+  public record Directory(int port, List<String> members, int backupCount, int nearCacheSize, String serviceDns) {
     public Directory {
       members = List.copyOf(Objects.requireNonNull(members, "members"));
+      Objects.requireNonNull(serviceDns, "serviceDns");
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("port out of range: " + port);
       }
+      if (!members.isEmpty() && !serviceDns.isEmpty()) {
+        throw new IllegalArgumentException("members and serviceDns are both given");
+      }
+    }
+
+    /** Members from the list (or the seeds), no DNS name. */
+    public Directory(int port, List<String> members, int backupCount, int nearCacheSize) {
+      this(port, members, backupCount, nearCacheSize, "");
     }
 
     public Directory withPort(int p) {
-      return new Directory(p, members, backupCount, nearCacheSize);
+      return new Directory(p, members, backupCount, nearCacheSize, serviceDns);
     }
 
     public Directory withMembers(List<String> m) {
-      return new Directory(port, m, backupCount, nearCacheSize);
+      return new Directory(port, m, backupCount, nearCacheSize, serviceDns);
+    }
+
+    public Directory withServiceDns(String d) {
+      return new Directory(port, members, backupCount, nearCacheSize, d);
     }
   }
 
@@ -392,31 +409,132 @@ public record NodeSettings(
   /**
    * Membership of the node in the Pekko cluster.
    *
+   * <p>Invariant: with a discovery other than {@link Discovery#SEEDS}, there are no seeds; the
+   * cluster forms through Pekko's cluster bootstrap instead.
+   *
    * @param host the address of this node's remoting as other nodes reach it
    * @param port its port; 0 picks a free one
    * @param seeds other members as {@code host:port}; empty means this node forms a cluster of one
+   *     (with {@link Discovery#SEEDS})
    * @param downAfter how long a member stays unreachable before the split-brain resolver downs it
+   * @param discovery how the node finds the others
+   * @param bootstrap the cluster bootstrap's settings, used unless {@code discovery} is seeds
    */
-  public record Cluster(String host, int port, List<String> seeds, Duration downAfter) {
+  public record Cluster(String host, int port, List<String> seeds, Duration downAfter, Discovery discovery,
+      Bootstrap bootstrap) {
+
+    /** {@code tollgate.cluster.discovery}: how a node finds the other members. */
+    public enum Discovery {
+      /** The static {@code tollgate.cluster.seeds}, or a cluster of one without them. */
+      SEEDS("seeds"),
+      /** Cluster bootstrap over Pekko Management, its contact points the pods the Kubernetes API lists. */
+      KUBERNETES_API("kubernetes-api"),
+      /** Cluster bootstrap, its contact points the static {@code tollgate.cluster.bootstrap.contact-points}. */
+      CONFIG("config");
+
+      private final String setting;
+
+      Discovery(String setting) {
+        this.setting = setting;
+      }
+
+      /** The value as {@code tollgate.cluster.discovery} spells it. */
+      public String setting() {
+        return setting;
+      }
+
+      /** The discovery a setting names, if any. */
+      public static java.util.Optional<Discovery> of(String setting) {
+        return java.util.Arrays.stream(values()).filter(d -> d.setting.equals(setting)).findFirst();
+      }
+
+      @Override
+      public String toString() {
+        return setting;
+      }
+    }
+
     public Cluster {
       Objects.requireNonNull(host, "host");
       seeds = List.copyOf(Objects.requireNonNull(seeds, "seeds"));
       Objects.requireNonNull(downAfter, "downAfter");
+      Objects.requireNonNull(discovery, "discovery");
+      Objects.requireNonNull(bootstrap, "bootstrap");
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("port out of range: " + port);
       }
+      if (discovery != Discovery.SEEDS && !seeds.isEmpty()) {
+        throw new IllegalArgumentException("seeds must be empty with discovery " + discovery);
+      }
+      if (discovery == Discovery.CONFIG && bootstrap.contactPoints().size() < bootstrap.requiredContactPoints()) {
+        throw new IllegalArgumentException("discovery config needs at least " + bootstrap.requiredContactPoints()
+            + " contact points, has " + bootstrap.contactPoints().size());
+      }
+    }
+
+    /** Static seeds (or none), the default bootstrap settings unused. */
+    public Cluster(String host, int port, List<String> seeds, Duration downAfter) {
+      this(host, port, seeds, downAfter, Discovery.SEEDS, Bootstrap.DEFAULT);
+    }
+
+    /** Whether the cluster forms through Pekko's cluster bootstrap rather than seeds. */
+    public boolean bootstraps() {
+      return discovery != Discovery.SEEDS;
     }
 
     public Cluster withPort(int p) {
-      return new Cluster(host, p, seeds, downAfter);
+      return new Cluster(host, p, seeds, downAfter, discovery, bootstrap);
     }
 
     public Cluster withSeeds(List<String> s) {
-      return new Cluster(host, port, s, downAfter);
+      return new Cluster(host, port, s, downAfter, discovery, bootstrap);
     }
 
     public Cluster withDownAfter(Duration d) {
-      return new Cluster(host, port, seeds, d);
+      return new Cluster(host, port, seeds, d, discovery, bootstrap);
+    }
+
+    public Cluster withDiscovery(Discovery d, Bootstrap b) {
+      return new Cluster(host, port, seeds, downAfter, d, b);
+    }
+  }
+
+  /**
+   * Pekko's cluster bootstrap: each node asks the contact points (Pekko Management endpoints of the
+   * nodes that discovery finds) whether a cluster exists; if none does once {@code
+   * requiredContactPoints} of them have answered the same for a while, the node with the lowest
+   * address forms it and the others join.
+   *
+   * @param serviceName the name the contact points are looked up by; with {@code kubernetes-api} it
+   *     fills the {@code %s} of {@code podLabelSelector}
+   * @param requiredContactPoints contact points that must be found before a new cluster is formed
+   * @param podLabelSelector the Kubernetes label selector of the cluster's pods, {@code %s} standing
+   *     for the service name
+   * @param contactPoints with {@code config}: the contact points as {@code host:managementPort}
+   */
+  public record Bootstrap(String serviceName, int requiredContactPoints, String podLabelSelector,
+      List<String> contactPoints) {
+
+    public static final Bootstrap DEFAULT = new Bootstrap("tollgate", 2, "app=%s", List.of());
+
+    public Bootstrap {
+      Objects.requireNonNull(serviceName, "serviceName");
+      Objects.requireNonNull(podLabelSelector, "podLabelSelector");
+      contactPoints = List.copyOf(Objects.requireNonNull(contactPoints, "contactPoints"));
+      if (serviceName.isBlank()) {
+        throw new IllegalArgumentException("serviceName is blank");
+      }
+      if (requiredContactPoints < 1) {
+        throw new IllegalArgumentException("requiredContactPoints must be at least 1");
+      }
+    }
+
+    public Bootstrap withContactPoints(List<String> c) {
+      return new Bootstrap(serviceName, requiredContactPoints, podLabelSelector, c);
+    }
+
+    public Bootstrap withRequiredContactPoints(int n) {
+      return new Bootstrap(serviceName, n, podLabelSelector, contactPoints);
     }
   }
 

@@ -248,11 +248,7 @@ public final class NodeSettingsLoader {
     NodeSettings.UpstreamPool pool = new NodeSettings.UpstreamPool(
         r.read("tollgate.upstream-pool.max-connections", "a whole number from 1 to 65536", p -> r.intIn(p, 1, 65536), 512),
         r.read("tollgate.upstream-pool.queue-size", "a whole number from 1 to 1048576", p -> r.intIn(p, 1, 1 << 20), 4096));
-    NodeSettings.Cluster cluster = new NodeSettings.Cluster(
-        r.read("tollgate.cluster.host", "a host name or IP address the other nodes reach this one at", r::nonEmptyString, "127.0.0.1"),
-        r.read("tollgate.cluster.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 25520),
-        r.read("tollgate.cluster.seeds", "a list of \"host:port\" addresses such as [\"10.0.0.5:25520\"]", r::hostPorts, List.of()),
-        r.read("tollgate.cluster.down-after", "a positive duration such as 10s", r::positiveDuration, Duration.ofSeconds(10)));
+    NodeSettings.Cluster cluster = cluster(r);
     NodeSettings.Storage storage = new NodeSettings.Storage(
         r.read("tollgate.storage.data-dir", "a directory path such as \"data\" or \"/var/lib/tollgate\"",
             p -> Path.of(r.nonEmptyString(p)), Path.of("data")),
@@ -272,12 +268,13 @@ public final class NodeSettingsLoader {
         r.read("tollgate.directory.members", "a list of \"host:port\" addresses such as [\"10.0.0.5:5701\"]", r::hostPorts,
             List.of()),
         r.read("tollgate.directory.backup-count", "a number 0..6", p -> r.intIn(p, 0, 6), 1),
-        r.read("tollgate.directory.near-cache-size", "a number 1..10000000", p -> r.intIn(p, 1, 10_000_000), 100_000));
+        r.read("tollgate.directory.near-cache-size", "a number 1..10000000", p -> r.intIn(p, 1, 10_000_000), 100_000),
+        directoryServiceDns(r));
     NodeSettings.Admin admin = admin(r);
     Duration grace = r.read("tollgate.shutdown.grace-period", "a duration such as 30s", r::nonNegativeDuration,
         Duration.ofSeconds(30));
     NodeSettings.Management management = new NodeSettings.Management(
-        r.read("tollgate.management.host", "a host name or IP address to bind, such as 127.0.0.1 or 0.0.0.0",
+        r.read(MANAGEMENT_HOST, "a host name or IP address to bind, such as 127.0.0.1 or 0.0.0.0",
             r::nonEmptyString, "127.0.0.1"),
         r.read("tollgate.management.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 8558),
         r.read("tollgate.shutdown.ready-delay", "a duration such as 5s", r::nonNegativeDuration, Duration.ofSeconds(5)));
@@ -294,7 +291,105 @@ public final class NodeSettingsLoader {
             r::nonEmptyString, "127.0.0.1"),
         r.read("tollgate.metrics.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 9095),
         r.read("tollgate.metrics.interval", "a positive duration such as 5s", r::positiveDuration, Duration.ofSeconds(5)));
+    checkBootstrapHosts(r, cluster, management);
     return new NodeSettings(proxy, pool, cluster, storage, quota, directory, admin, grace, management, accessLog, metrics);
+  }
+
+  private static final String DISCOVERY = "tollgate.cluster.discovery";
+  private static final String SEEDS = "tollgate.cluster.seeds";
+  private static final String CONTACT_POINTS = "tollgate.cluster.bootstrap.contact-points";
+  private static final String REQUIRED_CONTACT_POINTS = "tollgate.cluster.bootstrap.required-contact-points";
+
+  /**
+   * {@code tollgate.cluster}: remoting, seeds, the downing delay, and how the node finds the others.
+   * Settings that contradict the discovery are errors, each with a stand-in so that the rest is
+   * still checked.
+   */
+  private static NodeSettings.Cluster cluster(Reader r) {
+    String host = r.read(CLUSTER_HOST, "a host name or IP address the other nodes reach this one at",
+        r::nonEmptyString, "127.0.0.1");
+    int port = r.read("tollgate.cluster.port", "a port number 0..65535", p -> r.intIn(p, 0, 65535), 25520);
+    List<String> seeds = r.read(SEEDS, "a list of \"host:port\" addresses such as [\"10.0.0.5:25520\"]", r::hostPorts,
+        List.of());
+    Duration downAfter = r.read("tollgate.cluster.down-after", "a positive duration such as 10s", r::positiveDuration,
+        Duration.ofSeconds(10));
+    NodeSettings.Cluster.Discovery discovery = r.read(DISCOVERY, "seeds, kubernetes-api or config",
+        p -> NodeSettings.Cluster.Discovery.of(r.string(p)).orElseThrow(), NodeSettings.Cluster.Discovery.SEEDS);
+    NodeSettings.Bootstrap defaults = NodeSettings.Bootstrap.DEFAULT;
+    String serviceName = r.read("tollgate.cluster.bootstrap.service-name",
+        "a name such as \"tollgate\" (letters, digits, '-', '.' and '_')", r::serviceName, defaults.serviceName());
+    int required = r.read(REQUIRED_CONTACT_POINTS, "a whole number from 1 to 100", p -> r.intIn(p, 1, 100),
+        defaults.requiredContactPoints());
+    String selector = r.read("tollgate.cluster.bootstrap.pod-label-selector",
+        "a Kubernetes label selector such as \"app=%s\" (%s: the service name)", r::nonEmptyString,
+        defaults.podLabelSelector());
+    List<String> contactPoints = r.read(CONTACT_POINTS,
+        "a list of \"host:port\" Pekko Management addresses such as [\"10.0.0.5:8558\"]", r::hostPorts, List.of());
+    if (discovery != NodeSettings.Cluster.Discovery.SEEDS && !seeds.isEmpty()) {
+      r.errors.add(new ConfigError(SEEDS, r.shown(SEEDS) + " (expected: empty, as " + DISCOVERY + " is " + discovery
+          + ": the cluster forms through cluster bootstrap; or " + DISCOVERY + " = seeds)" + r.from(SEEDS)));
+      seeds = List.of();
+    }
+    if (discovery == NodeSettings.Cluster.Discovery.CONFIG && contactPoints.size() < required) {
+      // A list that did not parse has its error already; "too few" would only repeat it.
+      if (!r.failed(CONTACT_POINTS)) {
+        r.errors.add(new ConfigError(CONTACT_POINTS, r.shown(CONTACT_POINTS) + " (expected: at least " + required
+            + " (" + REQUIRED_CONTACT_POINTS + ") \"host:port\" Pekko Management addresses, as " + DISCOVERY
+            + " is config)" + r.from(CONTACT_POINTS)));
+      }
+      discovery = NodeSettings.Cluster.Discovery.SEEDS;
+    } else if (discovery != NodeSettings.Cluster.Discovery.CONFIG && !contactPoints.isEmpty() && !r.failed(DISCOVERY)) {
+      r.errors.add(new ConfigError(CONTACT_POINTS, r.shown(CONTACT_POINTS) + " (expected: empty, as " + DISCOVERY
+          + " is " + discovery + "; contact points are given only with " + DISCOVERY + " = config)"
+          + r.from(CONTACT_POINTS)));
+      contactPoints = List.of();
+    }
+    return new NodeSettings.Cluster(host, port, seeds, downAfter, discovery,
+        new NodeSettings.Bootstrap(serviceName, required, selector, contactPoints));
+  }
+
+  /**
+   * With cluster bootstrap, the management address is the node's contact point: the other nodes
+   * probe it, and the node finds itself among the discovered contact points by it. A wildcard never
+   * matches one; on Kubernetes, neither does loopback, and remoting on loopback is unreachable too.
+   * The defaults (loopback) suit seeds on one machine, so they are errors only here.
+   */
+  private static void checkBootstrapHosts(Reader r, NodeSettings.Cluster cluster, NodeSettings.Management management) {
+    if (!cluster.bootstraps()) {
+      return;
+    }
+    boolean kubernetes = cluster.discovery() == NodeSettings.Cluster.Discovery.KUBERNETES_API;
+    String expected = kubernetes
+        ? "the pod's own IP, such as status.podIP from the downward API, as " + DISCOVERY + " is kubernetes-api"
+        : "this node's own address as the other nodes reach it, not a wildcard, as " + DISCOVERY + " is config";
+    String host = management.host();
+    boolean wildcard = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+    if (!r.failed(MANAGEMENT_HOST) && (wildcard || kubernetes && NodeSettings.Admin.isLoopback(host))) {
+      r.errors.add(new ConfigError(MANAGEMENT_HOST, "\"" + host + "\" (expected: " + expected
+          + ": it is this node's contact point for cluster bootstrap)" + r.from(MANAGEMENT_HOST)));
+    }
+    if (kubernetes && !r.failed(CLUSTER_HOST) && NodeSettings.Admin.isLoopback(cluster.host())) {
+      r.errors.add(new ConfigError(CLUSTER_HOST, "\"" + cluster.host() + "\" (expected: " + expected
+          + ": the other pods reach this node's remoting there)" + r.from(CLUSTER_HOST)));
+    }
+  }
+
+  private static final String MANAGEMENT_HOST = "tollgate.management.host";
+  private static final String CLUSTER_HOST = "tollgate.cluster.host";
+  private static final String MEMBERS = "tollgate.directory.members";
+  private static final String SERVICE_DNS = "tollgate.directory.service-dns";
+
+  /** {@code tollgate.directory.service-dns}, unless the members are listed too (an error). */
+  private static String directoryServiceDns(Reader r) {
+    String dns = r.read(SERVICE_DNS, "empty, or a DNS name such as \"tollgate-peers.default.svc.cluster.local\"",
+        r::dnsName, "");
+    if (!dns.isEmpty() && r.config.hasPath(MEMBERS) && r.config.getValue(MEMBERS).valueType() == ConfigValueType.LIST
+        && !r.config.getList(MEMBERS).isEmpty()) {
+      r.errors.add(new ConfigError(SERVICE_DNS, "\"" + dns + "\" (expected: empty while " + MEMBERS
+          + " lists members; give one of the two)" + r.from(SERVICE_DNS)));
+      return "";
+    }
+    return dns;
   }
 
   private static NodeSettings.Admin admin(Reader r) {
@@ -423,6 +518,32 @@ public final class NodeSettingsLoader {
 
     String string(String path) {
       return config.getString(path);
+    }
+
+    /** Whether the value at the path was reported as an error already. */
+    boolean failed(String path) {
+      return errors.stream().anyMatch(e -> e.path().equals(path));
+    }
+
+    /** The value as an error shows it. */
+    String shown(String path) {
+      return render(config.getValue(path));
+    }
+
+    String serviceName(String path) {
+      String s = config.getString(path);
+      if (!s.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
+        throw new IllegalArgumentException("not a name");
+      }
+      return s;
+    }
+
+    String dnsName(String path) {
+      String s = config.getString(path);
+      if (!s.isEmpty() && !s.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\\.?")) {
+        throw new IllegalArgumentException("not a DNS name");
+      }
+      return s;
     }
 
     NodeSettings.AccessLog.Format accessLogFormat(String path) {

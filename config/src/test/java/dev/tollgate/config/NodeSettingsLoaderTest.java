@@ -269,7 +269,138 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay")
         .containsEntry("TOLLGATE_METRICS_PORT", "tollgate.metrics.port");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(49);
+    assertThat(vars).hasSize(55);
+  }
+
+  @Test
+  void discoveryIsSeedsByDefaultAndBootstrapSettingsComeFromVariablesAndProperties() throws Exception {
+    NodeSettings.Cluster defaults = NodeSettingsLoader.defaults().cluster();
+    assertThat(defaults.discovery()).isEqualTo(NodeSettings.Cluster.Discovery.SEEDS);
+    assertThat(defaults.bootstraps()).isFalse();
+    assertThat(defaults.bootstrap()).isEqualTo(new NodeSettings.Bootstrap("tollgate", 2, "app=%s", List.of()));
+
+    NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+            "TOLLGATE_CLUSTER_HOST", "10.0.0.5",
+            "TOLLGATE_MANAGEMENT_HOST", "10.0.0.5",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_SERVICE_NAME", "edge",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_POD_LABEL_SELECTOR", "app.kubernetes.io/name=%s"),
+        props("tollgate.cluster.bootstrap.required-contact-points", "3"));
+    assertThat(k8s.cluster().discovery()).isEqualTo(NodeSettings.Cluster.Discovery.KUBERNETES_API);
+    assertThat(k8s.cluster().bootstrap())
+        .isEqualTo(new NodeSettings.Bootstrap("edge", 3, "app.kubernetes.io/name=%s", List.of()));
+
+    NodeSettings config = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\", \"10.0.0.6:8558\"]"),
+        props());
+    assertThat(config.cluster().discovery()).isEqualTo(NodeSettings.Cluster.Discovery.CONFIG);
+    assertThat(config.cluster().bootstrap().contactPoints()).containsExactly("10.0.0.5:8558", "10.0.0.6:8558");
+
+    NodeSettings dns = NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_DIRECTORY_SERVICE_DNS", "tollgate-peers.edge.svc.cluster.local"), props());
+    assertThat(dns.directory().serviceDns()).isEqualTo("tollgate-peers.edge.svc.cluster.local");
+    assertThat(NodeSettingsLoader.defaults().directory().serviceDns()).isEmpty();
+  }
+
+  @Test
+  void bootstrapSettingsThatContradictTheDiscoveryAreReportedTogether() {
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+            "TOLLGATE_CLUSTER_SEEDS", "[\"10.0.0.5:25520\"]",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\"]",
+            "TOLLGATE_DIRECTORY_MEMBERS", "[\"10.0.0.5:5701\"]",
+            "TOLLGATE_DIRECTORY_SERVICE_DNS", "tollgate-peers"),
+        props("tollgate.cluster.bootstrap.required-contact-points", "0",
+            "tollgate.cluster.bootstrap.service-name", "no spaces please")))).containsExactlyInAnyOrder(
+        "tollgate.cluster.seeds: [\"10.0.0.5:25520\"] (expected: empty, as tollgate.cluster.discovery is kubernetes-api:"
+            + " the cluster forms through cluster bootstrap; or tollgate.cluster.discovery = seeds)"
+            + " from environment variable TOLLGATE_CLUSTER_SEEDS",
+        "tollgate.cluster.bootstrap.contact-points: [\"10.0.0.5:8558\"] (expected: empty, as tollgate.cluster.discovery"
+            + " is kubernetes-api; contact points are given only with tollgate.cluster.discovery = config)"
+            + " from environment variable TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS",
+        "tollgate.cluster.bootstrap.required-contact-points: \"0\" (expected: a whole number from 1 to 100)"
+            + " from system properties",
+        "tollgate.cluster.bootstrap.service-name: \"no spaces please\" (expected: a name such as \"tollgate\""
+            + " (letters, digits, '-', '.' and '_')) from system properties",
+        "tollgate.directory.service-dns: \"tollgate-peers\" (expected: empty while tollgate.directory.members lists"
+            + " members; give one of the two) from environment variable TOLLGATE_DIRECTORY_SERVICE_DNS",
+        // the defaults, loopback, reported as they are: no "from"
+        "tollgate.management.host: \"127.0.0.1\" (expected: the pod's own IP, such as status.podIP from the downward"
+            + " API, as tollgate.cluster.discovery is kubernetes-api: it is this node's contact point for cluster"
+            + " bootstrap)",
+        "tollgate.cluster.host: \"127.0.0.1\" (expected: the pod's own IP, such as status.podIP from the downward API,"
+            + " as tollgate.cluster.discovery is kubernetes-api: the other pods reach this node's remoting there)");
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.cluster.bootstrap.contact-points: [\"10.0.0.5:8558\"] (expected: at least 2"
+            + " (tollgate.cluster.bootstrap.required-contact-points) \"host:port\" Pekko Management addresses,"
+            + " as tollgate.cluster.discovery is config) from environment variable TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS");
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DISCOVERY", "dns"),
+        props("tollgate.directory.service-dns", "not a name!")))).containsExactlyInAnyOrder(
+        "tollgate.cluster.discovery: \"dns\" (expected: seeds, kubernetes-api or config)"
+            + " from environment variable TOLLGATE_CLUSTER_DISCOVERY",
+        "tollgate.directory.service-dns: \"not a name!\" (expected: empty, or a DNS name such as"
+            + " \"tollgate-peers.default.svc.cluster.local\") from system properties");
+  }
+
+  @Test
+  void aContactPointListThatDoesNotParseOrAnUnknownDiscoveryIsReportedOnceNotAgainAsAContradiction() {
+    // config discovery with a malformed list: the list's own error, not also "at least 2".
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5\", \"10.0.0.6:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.cluster.bootstrap.contact-points: [\"10.0.0.5\",\"10.0.0.6:8558\"] (expected: a list of \"host:port\""
+            + " Pekko Management addresses such as [\"10.0.0.5:8558\"]) from environment variable"
+            + " TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS");
+    // An unknown discovery is not taken for seeds when judging the contact points.
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "kubernetes",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\", \"10.0.0.6:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.cluster.discovery: \"kubernetes\" (expected: seeds, kubernetes-api or config)"
+            + " from environment variable TOLLGATE_CLUSTER_DISCOVERY");
+  }
+
+  @Test
+  void withBootstrapTheManagementHostIsTheContactPointSoAWildcardIsAnErrorAndSeedsDoNotMind() throws Exception {
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_MANAGEMENT_HOST", "0.0.0.0",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"10.0.0.5:8558\", \"10.0.0.6:8558\"]"),
+        props()))).containsExactly(
+        "tollgate.management.host: \"0.0.0.0\" (expected: this node's own address as the other nodes reach it, not a"
+            + " wildcard, as tollgate.cluster.discovery is config: it is this node's contact point for cluster"
+            + " bootstrap) from environment variable TOLLGATE_MANAGEMENT_HOST");
+    // config discovery on one machine: loopback is fine
+    assertThat(NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"127.0.0.1:8558\", \"127.0.0.1:8559\"]"),
+        props()).management().host()).isEqualTo("127.0.0.1");
+    assertThat(NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_MANAGEMENT_HOST", "0.0.0.0"), props())
+        .management().host()).isEqualTo("0.0.0.0");
+  }
+
+  @Test
+  void bootstrapWithOneRequiredContactPointNeedsOnlyOneAndKubernetesDiscoveryNeedsNone() throws Exception {
+    NodeSettings one = NodeSettingsLoader.load(Optional.empty(), Map.of(
+            "TOLLGATE_CLUSTER_DISCOVERY", "config",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "1",
+            "TOLLGATE_CLUSTER_BOOTSTRAP_CONTACT_POINTS", "[\"127.0.0.1:8558\"]"),
+        props());
+    assertThat(one.cluster().bootstraps()).isTrue();
+    assertThat(one.cluster().bootstrap().requiredContactPoints()).isEqualTo(1);
+    NodeSettings k8s = NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DISCOVERY", "kubernetes-api",
+        "TOLLGATE_CLUSTER_HOST", "10.1.2.3", "TOLLGATE_MANAGEMENT_HOST", "10.1.2.3"), props());
+    assertThat(k8s.cluster().bootstraps()).isTrue();
+    assertThat(k8s.cluster().bootstrap()).isEqualTo(NodeSettings.Bootstrap.DEFAULT);
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(),
+        Map.of("TOLLGATE_CLUSTER_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "101"), props()))).containsExactly(
+        "tollgate.cluster.bootstrap.required-contact-points: 101 (expected: a whole number from 1 to 100)"
+            + " from environment variable TOLLGATE_CLUSTER_BOOTSTRAP_REQUIRED_CONTACT_POINTS");
   }
 
   @Test

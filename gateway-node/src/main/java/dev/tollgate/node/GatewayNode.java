@@ -238,7 +238,7 @@ public final class GatewayNode {
         .distinct().toList();
     try {
       CredentialDirectory directory = CredentialDirectory.start(new CredentialDirectory.Settings(
-          "tollgate", host, port, members, d.backupCount(), d.nearCacheSize()), database, Clock.systemUTC());
+          "tollgate", host, port, members, d.backupCount(), d.nearCacheSize(), d.serviceDns()), database, Clock.systemUTC());
       log.info("Consumer directory member on {}:{}, {} member(s)", host, port, directory.members());
       return Optional.of(directory);
     } catch (java.sql.SQLException | RuntimeException e) {

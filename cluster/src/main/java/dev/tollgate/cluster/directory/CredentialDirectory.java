@@ -56,14 +56,24 @@ public final class CredentialDirectory implements AutoCloseable {
    * @param members the members to join, as {@code host:port}; may include this one
    * @param backupCount synchronous backups of each entry on other members
    * @param nearCacheSize entries each near cache keeps at most (least recently used leave first)
+   * @param serviceDns a DNS name whose every address is a member at {@code port} (a Kubernetes
+   *     headless Service), found through Hazelcast's Kubernetes discovery in DNS mode instead of
+   *     {@code members}; empty: the members are joined over TCP-IP
    */
   public record Settings(String clusterName, String host, int port, List<String> members, int backupCount,
-      int nearCacheSize) {
+      int nearCacheSize, String serviceDns) {
 
     public Settings {
       Objects.requireNonNull(clusterName, "clusterName");
       Objects.requireNonNull(host, "host");
       members = List.copyOf(members);
+      Objects.requireNonNull(serviceDns, "serviceDns");
+    }
+
+    /** Members joined over TCP-IP. */
+    public Settings(String clusterName, String host, int port, List<String> members, int backupCount,
+        int nearCacheSize) {
+      this(clusterName, host, port, members, backupCount, nearCacheSize, "");
     }
   }
 
@@ -124,8 +134,16 @@ public final class CredentialDirectory implements AutoCloseable {
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).setMembers(settings.members().isEmpty()
-        ? List.of(settings.host() + ":" + settings.port()) : settings.members());
+    if (settings.serviceDns().isEmpty()) {
+      join.getTcpIpConfig().setEnabled(true).setMembers(settings.members().isEmpty()
+          ? List.of(settings.host() + ":" + settings.port()) : settings.members());
+    } else {
+      // Every address of the name, looked up when the member joins: a headless Service lists each pod.
+      join.getTcpIpConfig().setEnabled(false);
+      join.getKubernetesConfig().setEnabled(true)
+          .setProperty("service-dns", settings.serviceDns())
+          .setProperty("service-port", String.valueOf(settings.port()));
+    }
     config.getSerializationConfig().getCompactSerializationConfig()
         .addSerializer(new DirectorySerializers.Consumers())
         .addSerializer(new DirectorySerializers.Keys());

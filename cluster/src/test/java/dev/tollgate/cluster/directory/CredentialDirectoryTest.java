@@ -81,6 +81,37 @@ class CredentialDirectoryTest {
     return started;
   }
 
+  /**
+   * With a service DNS name, the member joins through Hazelcast's Kubernetes discovery in DNS mode
+   * (every address of the name at the member's port) instead of TCP-IP, and starts without the
+   * Kubernetes API: here "localhost" names this member alone. Several members finding each other
+   * this way need several addresses at one port, which loopback in one JVM does not give (Hazelcast
+   * binds only to addresses of a network interface, and 127.0.0.2 is none).
+   */
+  @Test
+  void aMemberWithAServiceDnsNameJoinsThroughDnsDiscoveryAndStartsWithoutTheKubernetesApi() throws Exception {
+    int port = freePort();
+    CredentialDirectory.Settings settings =
+        new CredentialDirectory.Settings("dns-test", "127.0.0.1", port, List.of(), 1, 1000, "localhost");
+    com.hazelcast.config.JoinConfig join = CredentialDirectory.config(settings, null).getNetworkConfig().getJoin();
+    assertThat(join.getTcpIpConfig().isEnabled()).isFalse();
+    assertThat(join.getKubernetesConfig().isEnabled()).isTrue();
+    assertThat(join.getKubernetesConfig().getProperties())
+        .containsEntry("service-dns", "localhost")
+        .containsEntry("service-port", String.valueOf(port));
+
+    // A database of its own: the PostgreSQL one is shared, and other tests count the keys stored there.
+    CredentialDirectory member = CredentialDirectory.start(settings, Database.h2(dataDir.resolve("dns")), Clock.systemUTC());
+    try {
+      assertThat(member.members()).isEqualTo(1);
+      member.putConsumer(new DirectoryConsumer("dns-acme", Optional.empty(), List.of()));
+      CredentialDirectory.IssuedKey key = member.issueKey("dns-acme");
+      assertThat(member.consumerForApiKey(key.key())).map(DirectoryConsumer::id).contains("dns-acme");
+    } finally {
+      member.close();
+    }
+  }
+
   @Test
   void aKeyRevokedOnOneNodeStopsWorkingOnTheOthersWithinASecondAndARestartKeepsTheRest() throws Exception {
     List<CredentialDirectory> nodes = startMembers(3, postgresDatabase(), "revoke-test");
