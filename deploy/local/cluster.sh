@@ -92,7 +92,11 @@ live_pid() {
   pid="$(cat "$file" 2>/dev/null)" || return 1
   case "$pid" in ''|*[!0-9]*) return 1 ;; esac
   kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
+  # While a process execs (env, then setsid, then java) its command line can read empty: look twice.
+  if ! tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"; then
+    sleep 0.2
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" || return 1
+  fi
   echo "$pid"
 }
 
@@ -233,6 +237,7 @@ node_start() {
     access=(TOLLGATE_ACCESS_LOG_DESTINATION="$LOGS/access-$n.log")
   fi
   say "starting node $n (proxy 127.0.0.1:$(proxy_port "$n"))"
+  echo "=== cluster.sh: node $n starting at $(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$LOGS/node-$n.log"
   # Configured by TOLLGATE_* variables only. setsid: the node outlives this script, and a Ctrl-C
   # in the terminal that ran `up` does not reach it.
   # shellcheck disable=SC2086
@@ -260,7 +265,7 @@ node_await_ready() {
   for ((i = 0; i < READY_TIMEOUT * 2; i++)); do
     [ "$(http_code "$url")" = 200 ] && return 0
     if ! live_pid "$RUN/node-$n.pid" "$(node_marker "$n")" >/dev/null; then
-      tail -n 20 "$LOGS/node-$n.log" >&2 || true
+      sed -n '/^=== cluster.sh: node '"$n"' starting/h; //!H; ${x;p}' "$LOGS/node-$n.log" | tail -n 20 >&2 || true
       die "node $n exited before it was ready; see $LOGS/node-$n.log"
     fi
     sleep 0.5

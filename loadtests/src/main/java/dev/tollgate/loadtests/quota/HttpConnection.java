@@ -60,6 +60,31 @@ public final class HttpConnection implements AutoCloseable {
     return send(request, false).status();
   }
 
+  /**
+   * Whether the server has closed this idle connection (or sent something unasked), so that a
+   * request written on it now would fail: the stale-connection check HTTP clients make before
+   * reusing a pooled connection (Apache HttpClient's, a 1 ms read). A server that stops closes its
+   * idle keep-alive connections; without the check, the next request on each of them fails.
+   */
+  public boolean closedByPeer() {
+    try {
+      if (in.available() > 0) {
+        return true;
+      }
+      socket.setSoTimeout(1);
+      try {
+        in.read();
+        return true;
+      } catch (java.net.SocketTimeoutException e) {
+        return false;
+      } finally {
+        socket.setSoTimeout(10_000);
+      }
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   /** Whether the last response asked for the connection to be closed after it. */
   public boolean closeAfter() {
     return closeAfter;
