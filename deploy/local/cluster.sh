@@ -469,9 +469,9 @@ cmd_status() {
   fi
   if pid="$(live_pid "$RUN/haproxy.pid" "$(haproxy_marker)")"; then
     echo "haproxy    pid $pid   127.0.0.1:$FRONT_PORT"
-    if [ -S "$STATE/haproxy.sock" ] && command -v socat >/dev/null; then
-      echo "show stat" | socat - "UNIX-CONNECT:$STATE/haproxy.sock" | awk -F, '$1 == "tollgate" && $2 ~ /^node/ {print "           " $2 " " $18}'
-    fi
+    # Each server's state as HAProxy's health checks see it, from the stats page's CSV.
+    curl -s -m 2 "http://127.0.0.1:$STATS_PORT/;csv" 2>/dev/null \
+      | awk -F, '$1 == "tollgate" && $2 ~ /^node/ {print "           " $2 ": " $18 " (" $37 ")"}' || true
   else
     echo "haproxy    stopped"; rc=1
   fi
