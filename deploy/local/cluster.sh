@@ -25,13 +25,16 @@
 #   TOLLGATE_LOCAL_ACCESS_LOG [file]          file: access-N.log in the logs; off: none
 #   TOLLGATE_LOCAL_DOWN_AFTER [3s]            tollgate.cluster.down-after of the nodes
 #   READY_TIMEOUT [180]  STOP_TIMEOUT [45]    seconds to wait for /ready, and for a node to exit
+#   PG_BIN [/usr/lib/postgresql/15/bin]       PostgreSQL's server binaries
+#   PG_OS_USER [postgres]                     when run as root: the user PostgreSQL runs as
+#   Other TOLLGATE_* variables reach the nodes (e.g. TOLLGATE_QUOTA_ASK_TIMEOUT=2s).
 # Exit status: 0 on success, 1 on failure (with the reason), 2 on bad usage.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 
-usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 say() { echo "[cluster] $*" >&2; }
 
@@ -241,7 +244,9 @@ node_start() {
   # Configured by TOLLGATE_* variables only. setsid: the node outlives this script, and a Ctrl-C
   # in the terminal that ran `up` does not reach it.
   # shellcheck disable=SC2086
-  env TOLLGATE_PROXY_HOST=127.0.0.1 TOLLGATE_PROXY_PORT="$(proxy_port "$n")" \
+  # The script's own TOLLGATE_LOCAL_* variables name no node setting: the node would warn of them.
+  env -u TOLLGATE_LOCAL_DIR -u TOLLGATE_LOCAL_PORT_BASE -u TOLLGATE_LOCAL_ACCESS_LOG -u TOLLGATE_LOCAL_DOWN_AFTER \
+    TOLLGATE_PROXY_HOST=127.0.0.1 TOLLGATE_PROXY_PORT="$(proxy_port "$n")" \
     TOLLGATE_PROXY_PROXY_PROTOCOL_ENABLED=true TOLLGATE_PROXY_PROXY_PROTOCOL_TRUSTED='["127.0.0.1/32"]' \
     TOLLGATE_ADMIN_HOST=127.0.0.1 TOLLGATE_ADMIN_PORT="$(admin_port "$n")" \
     TOLLGATE_MANAGEMENT_HOST=127.0.0.1 TOLLGATE_MANAGEMENT_PORT="$(mgmt_port "$n")" \
