@@ -37,6 +37,17 @@ class AdminTokenTest {
   static final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   static AdminNode node;
 
+  /**
+   * What was logged so far. The node's threads keep logging while a test reads, and ListAppender
+   * appends to a plain ArrayList under its own lock (AppenderBase.doAppend is synchronized on the
+   * appender): iterating it without that lock failed once with ConcurrentModificationException.
+   */
+  static java.util.List<ILoggingEvent> logged() {
+    synchronized (logs) {
+      return java.util.List.copyOf(logs.list);
+    }
+  }
+
   @BeforeAll
   static void start() {
     logs.start();
@@ -49,12 +60,12 @@ class AdminTokenTest {
   static void stop() {
     try {
       node.close();
-      assertThat(logs.list).isNotEmpty();
+      assertThat(logged()).isNotEmpty();
       for (String secret : SECRETS) {
-        assertThat(logs.list).noneMatch(e -> e.getFormattedMessage().contains(secret)
+        assertThat(logged()).noneMatch(e -> e.getFormattedMessage().contains(secret)
             || (e.getThrowableProxy() != null && String.valueOf(e.getThrowableProxy().getMessage()).contains(secret)));
       }
-      assertThat(logs.list).anyMatch(e -> e.getFormattedMessage().contains("bearer token required: admin, ci, ops-alice"));
+      assertThat(logged()).anyMatch(e -> e.getFormattedMessage().contains("bearer token required: admin, ci, ops-alice"));
     } finally {
       ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(logs);
     }
@@ -150,7 +161,7 @@ class AdminTokenTest {
     assertThat(appliedBy).containsSubsequence("seed:test.yaml", "ops-alice", "ci", "admin");
     assertThat(appliedBy.subList(appliedBy.size() - 3, appliedBy.size())).containsExactly("ops-alice", "ci", "admin");
     SECRETS.forEach(secret -> assertThat(versions.body()).doesNotContain(secret));
-    assertThat(logs.list).anyMatch(e -> e.getFormattedMessage().matches("Admin [0-9a-f]+: config version [0-9]+"
+    assertThat(logged()).anyMatch(e -> e.getFormattedMessage().matches("Admin [0-9a-f]+: config version [0-9]+"
         + " applied by ops-alice \\(a new document\\)"));
   }
 
