@@ -179,7 +179,8 @@ public record NodeSettings(
   /**
    * How a node deals with quota entities.
    *
-   * @param askTimeout how long a request waits for an entity before {@code on_unavailable} applies
+   * @param askTimeout how long a request waits for an answer of an entity; after two unanswered asks in a
+   *     row {@code on_unavailable} applies
    * @param unavailableBackoff how long {@code on_unavailable} is followed before asking again
    * @param idleRelease a lease unused this long is returned
    * @param passivateAfter entities asked nothing this long leave memory

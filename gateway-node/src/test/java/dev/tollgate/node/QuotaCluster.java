@@ -52,6 +52,10 @@ final class QuotaCluster implements AutoCloseable {
       .connectTimeout(Duration.ofSeconds(5)).build();
   private final ExecutorService load = Executors.newFixedThreadPool(12);
   private final String yaml;
+  /** How long a stopping node's /ready answers 503 before it stops accepting; none by default. */
+  Duration readyDelay = Duration.ZERO;
+  /** Whether the nodes' directory members form one Hazelcast cluster, as in production; apart by default. */
+  boolean sharedDirectory;
 
   /** @param yamlAfterUpstream the config's plans, consumers and routes; {@code %s} is the upstream's URL */
   QuotaCluster(EmbeddedPostgres postgres, String yamlAfterUpstream) {
@@ -73,9 +77,16 @@ final class QuotaCluster implements AutoCloseable {
   /** Starts {@code count} nodes: the first forms the cluster, the others join it. */
   QuotaCluster start(int count) {
     int seedPort = freePort();
+    List<Integer> directoryPorts = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      directoryPorts.add(sharedDirectory ? freePort() : 0);
+    }
+    List<String> directoryMembers = sharedDirectory
+        ? directoryPorts.stream().map(p -> "127.0.0.1:" + p).toList() : List.of();
     List<java.util.concurrent.CompletableFuture<GatewayNode>> starting = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      starting.add(GatewayNode.start(settings(i == 0 ? seedPort : 0, i == 0 ? List.of() : List.of("127.0.0.1:" + seedPort)),
+      starting.add(GatewayNode.start(settings(i == 0 ? seedPort : 0, i == 0 ? List.of() : List.of("127.0.0.1:" + seedPort),
+              directoryPorts.get(i), directoryMembers),
           // A test can crash a node: terminating its actor system then skips leaving the cluster.
           ConfigFactory.parseString("pekko.coordinated-shutdown.run-by-actor-system-terminate = off\n"
               + "pekko.loglevel = INFO"),
@@ -86,14 +97,14 @@ final class QuotaCluster implements AutoCloseable {
     return this;
   }
 
-  private NodeSettings settings(int clusterPort, List<String> seeds) {
+  private NodeSettings settings(int clusterPort, List<String> seeds, int directoryPort, List<String> directoryMembers) {
     NodeSettings s = NodeSettingsLoader.defaults();
     return s.withProxy(s.proxy().withHost("127.0.0.1").withPort(0))
         .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2)))
-        // The quota tests need no directory cluster: each node's member keeps to itself.
-        .withDirectory(s.directory().withPort(0).withMembers(List.of()))
+        // The quota tests need no directory cluster unless they ask: each node's member keeps to itself.
+        .withDirectory(s.directory().withPort(directoryPort).withMembers(directoryMembers))
         .withAdmin(s.admin().withPort(0))
-        .withManagement(s.management().withPort(0).withReadyDelay(Duration.ZERO))
+        .withManagement(s.management().withPort(0).withReadyDelay(readyDelay))
         .withMetrics(s.metrics().withPort(0))
         .withStorage(s.storage().withPostgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres", "postgres"));
   }

@@ -27,9 +27,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When an entity's answer says its budget is spent, the node refuses locally until the window
  * ends or the bucket has a token again (re-asking at most once per {@link Settings#recheckSpent()}).
- * When an entity does not answer, the node spends what it holds, then follows the scope's {@code
- * on_unavailable} for {@link Settings#unavailableBackoff()} before trying the entity again, and
- * logs that it does. Leases a node stops using are returned after {@link Settings#idleRelease()}.
+ * When an entity does not answer twice in a row, the node spends what it holds, then follows the
+ * scope's {@code on_unavailable} for {@link Settings#unavailableBackoff()} before trying the entity
+ * again, and logs that it does. One missed answer is asked again at once, the waiting requests
+ * still waiting: a shard handing off to another node (a rolling restart) or a rebalance buffers
+ * the asks meanwhile, and can take longer than one ask's timeout on a busy machine. Leases a node stops using are returned after {@link Settings#idleRelease()}.
  *
  * <p>Thread-safe. {@link #admit} is non-blocking.
  */
@@ -352,6 +354,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     Instant wallNow = clock.instant();
     long now = nanoClock.getAsLong();
     s.unavailableUntilNanos = now - LONG_AGO;
+    s.missedAnswers = 0;
     for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
       LimitState l = s.limit(grant.limitId());
       if (l != null) {
@@ -460,9 +463,14 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   private void becameUnavailable(ScopeState s, Throwable failure) {
     long now = nanoClock.getAsLong();
+    if (++s.missedAnswers < 2) {
+      // Not yet an outage: the requests waiting ask again (see the class comment).
+      LOG.debug("Quota entity {} did not answer ({}); asking again", s.scope.entityId(), failure.toString());
+      return;
+    }
     boolean wasAvailable = s.unavailableUntilNanos - now <= 0;
     s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
-    if (wasAvailable) {
+    if (wasAvailable && s.missedAnswers == 2) {
       LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
           s.scope.entityId(), failure.toString(), s.scope.onUnavailable().name().toLowerCase(java.util.Locale.ROOT));
     }
@@ -570,6 +578,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     final LimitState[] limits;
     volatile long lastUsedNanos;
     volatile long unavailableUntilNanos;
+    /** Asks in a row the entity did not answer; 0 after an answer. Written by one ask at a time. */
+    volatile int missedAnswers;
     /** The ask on its way, if any; guarded by this. */
     CompletableFuture<Void> pending;
     /** Whether an ask for next-window leases is on its way; guarded by this. */

@@ -61,6 +61,8 @@ class LeasedQuotaClientTest {
     final AtomicInteger acquires = new AtomicInteger();
     final AtomicLong released = new AtomicLong();
     volatile boolean down;
+    /** Acquires still to fail, as if their answers were lost (a shard handing off); then as {@code down} says. */
+    final AtomicInteger failNext = new AtomicInteger();
     volatile int reachable = 2;
 
     DirectEntities(String node) {
@@ -80,7 +82,7 @@ class LeasedQuotaClientTest {
     @Override
     public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks) {
       acquires.incrementAndGet();
-      if (down) {
+      if (down || failNext.getAndUpdate(f -> Math.max(0, f - 1)) > 0) {
         return CompletableFuture.failedFuture(new TimeoutException("entity " + entityId + " did not answer"));
       }
       return AskPattern.ask(entity(entityId), replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo),
@@ -312,6 +314,29 @@ class LeasedQuotaClientTest {
     }
     assertThat(admittedByB).isEqualTo(60);
     assertThat(admit(clientB, scope).admitted()).isFalse();
+  }
+
+  @Test
+  void oneMissedAnswerIsAskedAgainAndTwoInARowAreAnOutage() {
+    LimitSpec hourly = new LimitSpec("window/3600s", 1000, "hour", 0);
+    long n = System.nanoTime();
+    DirectEntities entities = new DirectEntities("a");
+    LeasedQuotaClient client = client(entities, LeasedQuotaClient.Settings.DEFAULT);
+
+    // A new scope's first request waits for a lease; its first ask is lost, the second answered.
+    entities.failNext.set(1);
+    Verdict once = admit(client, scope("c:once-" + n, hourly, OnUnavailable.DENY));
+    assertThat(once.outcome()).isEqualTo(Verdict.Outcome.ADMITTED);
+    assertThat(entities.acquires.get()).isEqualTo(2);
+
+    // Two lost in a row: the plan's policy, until the backoff has passed.
+    entities.failNext.set(2);
+    QuotaScope twice = scope("c:twice-" + n, hourly, OnUnavailable.DENY);
+    assertThat(admit(client, twice).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+    assertThat(entities.acquires.get()).isEqualTo(4);
+    assertThat(admit(client, twice).outcome()).as("within the backoff, without asking")
+        .isEqualTo(Verdict.Outcome.UNAVAILABLE);
+    assertThat(entities.acquires.get()).isEqualTo(4);
   }
 
   @Test
