@@ -83,8 +83,9 @@ class DatabaseOutageTest {
         System.out.printf("database back: strict %s%n", after);
         assertThat(1 + after.admitted()).as("50 - 20 spent before the outage").isLessThanOrEqualTo(30);
         // A grant stored after its node stopped waiting (while the database came back) is never
-        // used: those tokens are lost to the consumer, never admitted twice.
-        assertThat(1 + after.admitted()).isGreaterThanOrEqualTo(25);
+        // used: those tokens are lost to the consumer, never admitted twice. A node asks once more
+        // after an unanswered ask, so the asks stored late are up to two, of a few tokens each.
+        assertThat(1 + after.admitted()).isGreaterThanOrEqualTo(20);
       } finally {
         cluster.close();
         back.close();

@@ -35,7 +35,7 @@ class GracefulHandOffTest {
           limits: [{requests: 10000000, per: hour}]
           on_unavailable: deny
       consumers:
-        - {id: handoff, plan: big, api_keys: [{key: key-handoff-0123456789}]}
+      CANDIDATES
       routes:
         - name: api
           match: {paths: [/api]}
@@ -64,17 +64,37 @@ class GracefulHandOffTest {
 
   record Answer(long atMillis, int status) {}
 
+  static final int CANDIDATES = 16;
+
+  static String config() {
+    return CONFIG.replace("CANDIDATES", java.util.stream.IntStream.range(0, CANDIDATES)
+        .mapToObj(i -> "  - {id: handoff" + i + ", plan: big, api_keys: [{key: key-handoff" + i + "-0123456789}]}")
+        .collect(java.util.stream.Collectors.joining("\n")));
+  }
+
   @Test
   void stoppingTheEntitysNodeCostsTheConsumerNoRequest() throws Exception {
-    cluster = new QuotaCluster(postgres, CONFIG);
+    cluster = new QuotaCluster(postgres, config());
     cluster.readyDelay = Duration.ofSeconds(2);
     cluster.sharedDirectory = true;
     cluster.start(3);
-    String key = "key-handoff-0123456789";
+    // The hardest case: the entity lives on the oldest node, which also runs the shard coordinator,
+    // so that the coordinator moves too while the entity's shard finds a new home.
+    GatewayNode host = cluster.nodes.get(0);
+    String key = null;
+    String entity = null;
+    for (int i = 0; i < CANDIDATES && key == null; i++) {
+      assertThat(cluster.send(host, "key-handoff" + i + "-0123456789").statusCode()).isEqualTo(200);
+      if (cluster.hostOf("c:handoff" + i).orElseThrow() == host) {
+        key = "key-handoff" + i + "-0123456789";
+        entity = "c:handoff" + i;
+      }
+    }
+    assertThat(key).as("a consumer whose entity lives on the oldest node").isNotNull();
     QuotaCluster.Tally warm = cluster.offer(600, key, cluster.nodes, 34, 33, 33);
     assertThat(warm.admitted()).isEqualTo(600);
-    GatewayNode host = cluster.hostOf("c:handoff").orElseThrow();
     List<GatewayNode> survivors = cluster.others(host);
+    String consumerKey = key;
 
     ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
     ConcurrentLinkedQueue<Answer> atHost = new ConcurrentLinkedQueue<>();
@@ -85,7 +105,7 @@ class GracefulHandOffTest {
       GatewayNode target = survivors.get(t % survivors.size());
       load.submit(() -> {
         while (running.get()) {
-          int status = cluster.send(target, key).statusCode();
+          int status = cluster.send(target, consumerKey).statusCode();
           answers.add(new Answer((System.nanoTime() - start) / 1_000_000, status));
         }
       });
@@ -96,7 +116,7 @@ class GracefulHandOffTest {
       load.submit(() -> {
         while (running.get()) {
           try {
-            int status = cluster.send(host, key).statusCode();
+            int status = cluster.send(host, consumerKey).statusCode();
             atHost.add(new Answer((System.nanoTime() - start) / 1_000_000, status));
           } catch (RuntimeException closed) {
             QuotaCluster.sleep(20);
@@ -121,7 +141,7 @@ class GracefulHandOffTest {
     System.out.printf("graceful stop of the entity's node (proxy port %d) from %d ms to %d ms; answers %s;"
         + " at the stopping node %s; first failures %s%n",
         hostPort, stopAt, stoppedAt, byStatus, hostStatus, failed.stream().limit(20).toList());
-    assertThat(cluster.hostOf("c:handoff")).as("the entity lives on").isPresent().get().isNotSameAs(host);
+    assertThat(cluster.hostOf(entity)).as("the entity lives on").isPresent().get().isNotSameAs(host);
     assertThat(failed).as("answers other than 200 while the entity's node stopped").isEmpty();
   }
 }
