@@ -10,6 +10,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * The quota invariants on three real nodes (actor systems joined on loopback, each serving HTTP)
  * sharing a real PostgreSQL: under skewed load the cluster admits at most the limit and nearly all
  * of it; nothing is over-admitted when the entity's node is downed or leaves; a full restart keeps
- * a day's usage; and an unreachable entity brings the plan's {@code on_unavailable} into play.
+ * a day's usage; an unreachable entity brings the plan's {@code on_unavailable} into play; and a
+ * graceful stop of the entity's node costs its consumer no request.
  */
 class QuotaClusterTest {
 
@@ -39,6 +47,9 @@ class QuotaClusterTest {
         - name: shared
           limits: [{requests: 300, per: hour}]
           on_unavailable: local_share
+        - name: big
+          limits: [{requests: 10000000, per: hour}]
+          on_unavailable: deny
       consumers:
         - {id: skew, plan: hourly, api_keys: [{key: key-skew-0123456789}]}
         - {id: down, plan: hourly, api_keys: [{key: key-down-0123456789}]}
@@ -46,6 +57,7 @@ class QuotaClusterTest {
         - {id: restart, plan: daily, api_keys: [{key: key-restart-0123456789}]}
         - {id: deny, plan: hourly, api_keys: [{key: key-deny-0123456789}]}
       SHARED_CONSUMERS
+      HANDOFF_CONSUMERS
       routes:
         - name: api
           match: {paths: [/api]}
@@ -53,6 +65,7 @@ class QuotaClusterTest {
       """;
 
   static final int SHARED_CANDIDATES = 24;
+  static final int HANDOFF_CANDIDATES = 16;
 
   static EmbeddedPostgres postgres;
   QuotaCluster cluster;
@@ -78,7 +91,10 @@ class QuotaClusterTest {
     String shared = IntStream.range(0, SHARED_CANDIDATES)
         .mapToObj(i -> "  - {id: share" + i + ", plan: shared, api_keys: [{key: key-share" + i + "-0123456789}]}")
         .collect(Collectors.joining("\n"));
-    return CONFIG.replace("SHARED_CONSUMERS", shared);
+    String handoff = IntStream.range(0, HANDOFF_CANDIDATES)
+        .mapToObj(i -> "  - {id: handoff" + i + ", plan: big, api_keys: [{key: key-handoff" + i + "-0123456789}]}")
+        .collect(Collectors.joining("\n"));
+    return CONFIG.replace("SHARED_CONSUMERS", shared).replace("HANDOFF_CONSUMERS", handoff);
   }
 
   QuotaCluster startCluster() {
@@ -236,5 +252,90 @@ class QuotaClusterTest {
     // Once the split-brain resolver has downed the node, the entity restarts elsewhere from the database.
     await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500))
         .until(() -> c.send(survivors.get(0), "key-deny-0123456789").statusCode() == 200);
+  }
+
+  /** One answer of a run, and when it came, in ms since the run started. */
+  record Answer(long atMillis, int status) {}
+
+  /**
+   * A rolling restart must not cost a consumer a request: while the node that hosts the consumer's
+   * entity stops gracefully (ready delay, drain, its shards handing off), requests of that consumer
+   * to every node keep being admitted, never answered with the plan's {@code on_unavailable}. The
+   * nodes share one directory, as in production, and the entity lives on the oldest node, which runs
+   * the shard coordinator too. On busy cores the hand-off can outlast one ask's timeout; a node then
+   * asks again rather than deny.
+   */
+  @Test
+  void stoppingTheEntitysNodeCostsTheConsumerNoRequest() throws Exception {
+    awayFromTheEndOf(ChronoUnit.HOURS);
+    cluster = new QuotaCluster(postgres, config());
+    cluster.readyDelay = Duration.ofSeconds(2);
+    cluster.sharedDirectory = true;
+    cluster.start(3);
+    // The hardest case: the entity lives on the oldest node, which also runs the shard coordinator,
+    // so that the coordinator moves too while the entity's shard finds a new home.
+    GatewayNode host = cluster.nodes.get(0);
+    String key = null;
+    String entity = null;
+    for (int i = 0; i < HANDOFF_CANDIDATES && key == null; i++) {
+      assertThat(cluster.send(host, "key-handoff" + i + "-0123456789").statusCode()).isEqualTo(200);
+      if (cluster.hostOf("c:handoff" + i).orElseThrow() == host) {
+        key = "key-handoff" + i + "-0123456789";
+        entity = "c:handoff" + i;
+      }
+    }
+    assertThat(key).as("a consumer whose entity lives on the oldest node").isNotNull();
+    QuotaCluster.Tally warm = cluster.offer(600, key, cluster.nodes, 34, 33, 33);
+    assertThat(warm.admitted()).isEqualTo(600);
+    List<GatewayNode> survivors = cluster.others(host);
+    String consumerKey = key;
+
+    ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<Answer> atHost = new ConcurrentLinkedQueue<>();
+    AtomicBoolean running = new AtomicBoolean(true);
+    long start = System.nanoTime();
+    ExecutorService load = Executors.newFixedThreadPool(10);
+    for (int t = 0; t < 8; t++) {
+      GatewayNode target = survivors.get(t % survivors.size());
+      load.submit(() -> {
+        while (running.get()) {
+          int status = cluster.send(target, consumerKey).statusCode();
+          answers.add(new Answer((System.nanoTime() - start) / 1_000_000, status));
+        }
+      });
+    }
+    // The stopping node serves its clients until it stops accepting, as behind a balancer.
+    int hostPort = host.proxyAddress().getPort();
+    for (int t = 0; t < 2; t++) {
+      load.submit(() -> {
+        while (running.get()) {
+          try {
+            int status = cluster.send(host, consumerKey).statusCode();
+            atHost.add(new Answer((System.nanoTime() - start) / 1_000_000, status));
+          } catch (RuntimeException closed) {
+            QuotaCluster.sleep(20);
+          }
+        }
+      });
+    }
+    QuotaCluster.sleep(1500);
+    long stopAt = (System.nanoTime() - start) / 1_000_000;
+    cluster.stopGracefully(host);
+    long stoppedAt = (System.nanoTime() - start) / 1_000_000;
+    QuotaCluster.sleep(3000);
+    running.set(false);
+    load.shutdown();
+    assertThat(load.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+
+    Map<Integer, Integer> byStatus = new TreeMap<>();
+    answers.forEach(a -> byStatus.merge(a.status(), 1, Integer::sum));
+    List<Answer> failed = answers.stream().filter(a -> a.status() != 200).toList();
+    Map<Integer, Integer> hostStatus = new TreeMap<>();
+    atHost.forEach(a -> hostStatus.merge(a.status(), 1, Integer::sum));
+    System.out.printf("graceful stop of the entity's node (proxy port %d) from %d ms to %d ms; answers %s;"
+        + " at the stopping node %s; first failures %s%n",
+        hostPort, stopAt, stoppedAt, byStatus, hostStatus, failed.stream().limit(20).toList());
+    assertThat(cluster.hostOf(entity)).as("the entity lives on").isPresent().get().isNotSameAs(host);
+    assertThat(failed).as("answers other than 200 while the entity's node stopped").isEmpty();
   }
 }
