@@ -468,9 +468,9 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       LOG.debug("Quota entity {} did not answer ({}); asking again", s.scope.entityId(), failure.toString());
       return;
     }
-    boolean wasAvailable = s.unavailableUntilNanos - now <= 0;
     s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
-    if (wasAvailable && s.missedAnswers == 2) {
+    if (s.missedAnswers == 2) {
+      // Once per outage: the count goes back to 0 only with an answer.
       LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
           s.scope.entityId(), failure.toString(), s.scope.onUnavailable().name().toLowerCase(java.util.Locale.ROOT));
     }

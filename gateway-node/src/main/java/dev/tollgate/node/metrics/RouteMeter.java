@@ -15,7 +15,6 @@ public final class RouteMeter {
   /** Records nothing. */
   static final RouteMeter NONE = new RouteMeter();
 
-
   private final boolean enabled;
   private final String route;
   private final Counter[] requests = new Counter[Metrics.STATUS_CLASSES.length];

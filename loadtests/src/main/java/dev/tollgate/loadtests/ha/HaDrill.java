@@ -118,23 +118,7 @@ public final class HaDrill {
   record Outcome(DrillLoad.Tally tally, boolean overAdmitted, boolean goalMet, List<String> notes) {}
 
   public static void main(String[] args) {
-    Options options;
-    try {
-      options = Options.parse(args);
-    } catch (RuntimeException e) {
-      System.err.println("ha-drill: " + e.getMessage());
-      System.exit(2);
-      return;
-    }
-    int status;
-    try {
-      status = new HaDrill(options, System.out).run();
-    } catch (Exception e) {
-      System.err.println("ha-drill: the drill could not be made: " + e);
-      e.printStackTrace();
-      status = 2;
-    }
-    System.exit(status);
+    dev.tollgate.loadtests.Harness.main("ha-drill", args, Options::parse, o -> new HaDrill(o, System.out)::run);
   }
 
   private final Options options;

@@ -79,24 +79,8 @@ public final class QuotaAccuracy {
     }
   }
 
-  public static void main(String[] args) throws Exception {
-    Options options;
-    try {
-      options = Options.parse(args);
-    } catch (RuntimeException e) {
-      System.err.println(e.getMessage());
-      System.exit(2);
-      return;
-    }
-    int status;
-    try {
-      status = new QuotaAccuracy(options, System.out).run();
-    } catch (Exception e) {
-      System.err.println("quota-accuracy: the run could not be made: " + e);
-      e.printStackTrace();
-      status = 2;
-    }
-    System.exit(status);
+  public static void main(String[] args) {
+    dev.tollgate.loadtests.Harness.main("quota-accuracy", args, Options::parse, o -> new QuotaAccuracy(o, System.out)::run);
   }
 
   private final Options options;
