@@ -262,8 +262,9 @@ class QuotaClusterTest {
    * entity stops gracefully (ready delay, drain, its shards handing off), requests of that consumer
    * to every node keep being admitted, never answered with the plan's {@code on_unavailable}. The
    * nodes share one directory, as in production, and the entity lives on the oldest node, which runs
-   * the shard coordinator too. On busy cores the hand-off can outlast one ask's timeout; a node then
-   * asks again rather than deny.
+   * the shard coordinator too. The stopping node hands its shards off as soon as it starts stopping,
+   * within its ready delay, and meanwhile still admits its own clients' requests through the new home.
+   * On busy cores the hand-off can outlast one ask's timeout; a node then asks again rather than deny.
    */
   @Test
   void stoppingTheEntitysNodeCostsTheConsumerNoRequest() throws Exception {
@@ -294,7 +295,7 @@ class QuotaClusterTest {
     ConcurrentLinkedQueue<Answer> atHost = new ConcurrentLinkedQueue<>();
     AtomicBoolean running = new AtomicBoolean(true);
     long start = System.nanoTime();
-    ExecutorService load = Executors.newFixedThreadPool(10);
+    ExecutorService load = Executors.newFixedThreadPool(11);
     for (int t = 0; t < 8; t++) {
       GatewayNode target = survivors.get(t % survivors.size());
       load.submit(() -> {
@@ -318,8 +319,19 @@ class QuotaClusterTest {
         }
       });
     }
+    String movingEntity = entity;
+    java.util.concurrent.atomic.AtomicLong movedAt = new java.util.concurrent.atomic.AtomicLong(-1);
     QuotaCluster.sleep(1500);
     long stopAt = (System.nanoTime() - start) / 1_000_000;
+    // stopGracefully takes the host out of cluster.nodes first: the entity found at all is found elsewhere.
+    load.submit(() -> {
+      while (running.get() && movedAt.get() < 0) {
+        if (cluster.hostOf(movingEntity).isPresent()) {
+          movedAt.set((System.nanoTime() - start) / 1_000_000);
+        }
+        QuotaCluster.sleep(20);
+      }
+    });
     cluster.stopGracefully(host);
     long stoppedAt = (System.nanoTime() - start) / 1_000_000;
     QuotaCluster.sleep(3000);
@@ -332,10 +344,16 @@ class QuotaClusterTest {
     List<Answer> failed = answers.stream().filter(a -> a.status() != 200).toList();
     Map<Integer, Integer> hostStatus = new TreeMap<>();
     atHost.forEach(a -> hostStatus.merge(a.status(), 1, Integer::sum));
-    System.out.printf("graceful stop of the entity's node (proxy port %d) from %d ms to %d ms; answers %s;"
-        + " at the stopping node %s; first failures %s%n",
-        hostPort, stopAt, stoppedAt, byStatus, hostStatus, failed.stream().limit(20).toList());
+    long moved = movedAt.get();
+    System.out.printf("graceful stop of the entity's node (proxy port %d) from %d ms to %d ms, entity elsewhere"
+        + " at %d ms; answers %s; at the stopping node %s; first failures %s%n",
+        hostPort, stopAt, stoppedAt, moved, byStatus, hostStatus, failed.stream().limit(20).toList());
     assertThat(cluster.hostOf(entity)).as("the entity lives on").isPresent().get().isNotSameAs(host);
     assertThat(failed).as("answers other than 200 while the entity's node stopped").isEmpty();
+    assertThat(moved).as("when the entity lived elsewhere: within the stopping node's ready delay")
+        .isBetween(stopAt, stopAt + cluster.readyDelay.toMillis());
+    assertThat(atHost).as("the stopping node's own clients, admitted through the entity's new home")
+        .anyMatch(a -> a.atMillis() > moved && a.status() == 200);
+    assertThat(atHost).as("answers of the stopping node").allMatch(a -> a.status() == 200);
   }
 }

@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.quota;
 
+import dev.tollgate.cluster.ShardRoute;
 import dev.tollgate.persistence.CborSerializable;
 import java.time.Clock;
 import java.time.Duration;
@@ -15,8 +16,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -260,9 +259,9 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     return Behaviors.setup(ctx -> new ConsumerQuota(id, settings, clock, nanoClock));
   }
 
-  /** Starts sharding of the entity on this node; the returned region routes envelopes to entities. */
-  public static ActorRef<ShardingEnvelope<Command>> initSharding(ActorSystem<?> system, Settings settings) {
-    return ClusterSharding.get(system).init(
+  /** Starts sharding of the entity on this node; the returned route reaches the entities. */
+  public static ShardRoute<Command> initSharding(ActorSystem<?> system, Settings settings) {
+    return ShardRoute.start(system,
         Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, Clock.systemUTC(), System::nanoTime))
             .withStopMessage(new Stop()));
   }

@@ -1,26 +1,28 @@
 package dev.tollgate.cluster.quota;
 
+import dev.tollgate.cluster.ShardRoute;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 
-/** Reaches {@link ConsumerQuota} entities through Cluster Sharding, started on this node. */
+/**
+ * Reaches {@link ConsumerQuota} entities through Cluster Sharding, started on this node; a stopping
+ * node hands its entities off first (see {@link ShardRoute}).
+ */
 public final class ShardedQuotaEntities implements QuotaEntities, QuotaUsage {
 
-  private final ClusterSharding sharding;
+  private final ShardRoute<ConsumerQuota.Command> entities;
   private final Cluster cluster;
   private final Duration askTimeout;
   private final String node;
 
   /** Starts the entity's sharding on {@code system}; asks fail after {@code askTimeout}. */
   public ShardedQuotaEntities(ActorSystem<?> system, ConsumerQuota.Settings settings, Duration askTimeout) {
-    ConsumerQuota.initSharding(system, settings);
-    this.sharding = ClusterSharding.get(system);
+    this.entities = ConsumerQuota.initSharding(system, settings);
     this.cluster = Cluster.get(system);
     this.askTimeout = Objects.requireNonNull(askTimeout, "askTimeout");
     this.node = cluster.selfMember().uniqueAddress().address() + "#" + cluster.selfMember().uniqueAddress().longUid();
@@ -38,20 +40,19 @@ public final class ShardedQuotaEntities implements QuotaEntities, QuotaUsage {
 
   /** As {@link #acquire(String, List)}, with a timeout of its own. */
   public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks, Duration timeout) {
-    return sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId)
-        .ask(replyTo -> new ConsumerQuota.Acquire(node, asks, System.currentTimeMillis() + timeout.toMillis(), replyTo),
-            timeout);
+    return entities.ask(entityId,
+        replyTo -> new ConsumerQuota.Acquire(node, asks, System.currentTimeMillis() + timeout.toMillis(), replyTo),
+        timeout);
   }
 
   @Override
   public void release(String entityId, List<ConsumerQuota.Ask> asks) {
-    sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId).tell(new ConsumerQuota.Release(node, asks));
+    entities.tell(entityId, new ConsumerQuota.Release(node, asks));
   }
 
   @Override
   public CompletionStage<ConsumerQuota.Usage> usage(String entityId, List<LimitSpec> limits, Duration timeout) {
-    return sharding.entityRefFor(ConsumerQuota.TYPE_KEY, entityId)
-        .ask(replyTo -> new ConsumerQuota.GetUsage(limits, replyTo), timeout);
+    return entities.ask(entityId, replyTo -> new ConsumerQuota.GetUsage(limits, replyTo), timeout);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.upstream;
 
+import dev.tollgate.cluster.ShardRoute;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,7 +20,6 @@ import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.ddata.LWWMap;
 import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,7 +71,7 @@ public final class TargetBoard implements AutoCloseable {
 
   private final ActorSystem<?> system;
   private final Settings settings;
-  private final ClusterSharding sharding;
+  private final ShardRoute<UpstreamGuard.Command> guards;
   private final Cluster cluster;
   private final String node;
   private final ConcurrentHashMap<String, TargetHealth> handles = new ConcurrentHashMap<>();
@@ -81,10 +81,10 @@ public final class TargetBoard implements AutoCloseable {
   private final Cancellable reporting;
   private final Cancellable keepingAlive;
 
-  private TargetBoard(ActorSystem<?> system, Settings settings) {
+  private TargetBoard(ActorSystem<?> system, Settings settings, ShardRoute<UpstreamGuard.Command> guards) {
     this.system = system;
     this.settings = settings;
-    this.sharding = ClusterSharding.get(system);
+    this.guards = guards;
     this.cluster = Cluster.get(system);
     var self = cluster.selfMember().uniqueAddress();
     this.node = self.address() + "#" + self.longUid();
@@ -99,8 +99,7 @@ public final class TargetBoard implements AutoCloseable {
   public static TargetBoard start(ActorSystem<?> system, Settings settings) {
     Objects.requireNonNull(system, "system");
     Objects.requireNonNull(settings, "settings");
-    UpstreamGuard.initSharding(system, settings);
-    return new TargetBoard(system, settings);
+    return new TargetBoard(system, settings, UpstreamGuard.initSharding(system, settings));
   }
 
   /**
@@ -121,12 +120,12 @@ public final class TargetBoard implements AutoCloseable {
         return h;
       });
       result.put(id, handle);
-      sharding.entityRefFor(UpstreamGuard.TYPE_KEY, id).tell(new UpstreamGuard.Configure(spec));
+      guards.tell(id, new UpstreamGuard.Configure(spec));
     }
     if (configVersion > activeVersion && activeVersion != Long.MIN_VALUE) {
       for (String gone : specs.keySet()) {
         if (!next.containsKey(gone)) {
-          sharding.entityRefFor(UpstreamGuard.TYPE_KEY, gone).tell(new UpstreamGuard.Retire(configVersion));
+          guards.tell(gone, new UpstreamGuard.Retire(configVersion));
         }
       }
     }
@@ -150,15 +149,14 @@ public final class TargetBoard implements AutoCloseable {
 
   /** Forces the breaker of target {@code id} open, or releases it; answered with the guard's new status. */
   public CompletionStage<TargetStatus> force(String id, boolean open, String by) {
-    return sharding.entityRefFor(UpstreamGuard.TYPE_KEY, id)
-        .ask(replyTo -> new UpstreamGuard.ForceOpen(open, by, replyTo), settings.askTimeout());
+    return guards.ask(id, replyTo -> new UpstreamGuard.ForceOpen(open, by, replyTo), settings.askTimeout());
   }
 
   private void askPermit(TargetHealth target) {
     long pause = ASK_AGAIN_AFTER.toNanos();
     try {
-      sharding.entityRefFor(UpstreamGuard.TYPE_KEY, target.id())
-          .<UpstreamGuard.ProbeAnswer>ask(replyTo -> new UpstreamGuard.AskProbe(node, replyTo), settings.askTimeout())
+      guards.<UpstreamGuard.ProbeAnswer>ask(target.id(), replyTo -> new UpstreamGuard.AskProbe(node, replyTo),
+              settings.askTimeout())
           .whenComplete((answer, failure) -> {
             if (failure != null) {
               target.askFailed(pause);
@@ -176,11 +174,11 @@ public final class TargetBoard implements AutoCloseable {
     for (TargetHealth target : handles.values()) {
       UpstreamGuard.Outcomes outcomes = target.drain(node);
       if (outcomes != null) {
-        sharding.entityRefFor(UpstreamGuard.TYPE_KEY, target.id()).tell(outcomes);
+        guards.tell(target.id(), outcomes);
       }
       UpstreamGuard.ReturnProbe unused = target.takeUnusedPermits(node, held);
       if (unused != null) {
-        sharding.entityRefFor(UpstreamGuard.TYPE_KEY, target.id()).tell(unused);
+        guards.tell(target.id(), unused);
       }
     }
   }
@@ -190,7 +188,7 @@ public final class TargetBoard implements AutoCloseable {
       return;
     }
     for (GuardSpec spec : specs.values()) {
-      sharding.entityRefFor(UpstreamGuard.TYPE_KEY, spec.id()).tell(new UpstreamGuard.Configure(spec));
+      guards.tell(spec.id(), new UpstreamGuard.Configure(spec));
     }
   }
 

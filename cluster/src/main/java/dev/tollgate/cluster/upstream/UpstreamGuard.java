@@ -1,5 +1,6 @@
 package dev.tollgate.cluster.upstream;
 
+import dev.tollgate.cluster.ShardRoute;
 import dev.tollgate.cluster.upstream.TargetStatus.Breaker;
 import dev.tollgate.cluster.upstream.TargetStatus.Health;
 import dev.tollgate.config.ActiveHealthCheck;
@@ -131,8 +132,8 @@ public final class UpstreamGuard extends AbstractBehavior<UpstreamGuard.Command>
   record Ignored() implements Internal {}
 
   /** Starts the guards' sharding on {@code system}; every node does, so any node can host guards. */
-  public static void initSharding(ActorSystem<?> system, TargetBoard.Settings settings) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings,
+  public static ShardRoute<Command> initSharding(ActorSystem<?> system, TargetBoard.Settings settings) {
+    return ShardRoute.start(system, Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings,
             Clock.systemUTC(), System::nanoTime, self -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self))))
         .withStopMessage(new Stop()));
   }
