@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * ends or the bucket has a token again (re-asking at most once per {@link Settings#recheckSpent()}).
  * When an entity does not answer twice in a row, the node spends what it holds, then follows the
  * scope's {@code on_unavailable} for {@link Settings#unavailableBackoff()} before trying the entity
- * again, and logs that it does. One missed answer is asked again at once, the waiting requests
+ * again, and logs that it does; except for a window that the entity's last answer said was spent,
+ * which stays refused until it ends. One missed answer is asked again at once, the waiting requests
  * still waiting: a shard handing off to another node (a rolling restart) or a rebalance buffers
  * the asks meanwhile, and can take longer than one ask's timeout on a busy machine. Leases a node stops using are returned after {@link Settings#idleRelease()}.
  *
@@ -258,6 +259,12 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       return done(limited(s, dry, dry.spentUntilNanos - now, now, asked > 0));
     }
     if (s.unavailableUntilNanos - now > 0) {
+      if (!dry.spec.isBucket() && dry.available == 0 && dry.resetAtNanos - now > 0) {
+        // The entity's last answer said this window was spent, and only tokens that other nodes
+        // give back could change that: a refusal until the window ends, not an outage (and no local
+        // share of a window already spent).
+        return done(limited(s, dry, dry.resetAtNanos - now, now, asked > 0));
+      }
       return done(unavailable(s, now, asked > 0));
     }
     // A request finds its lease empty again after an answer when other requests took the new

@@ -367,4 +367,46 @@ class LeasedQuotaClientTest {
     }
     assertThat(shared).as("a quarter of the limit: four nodes are reachable").isEqualTo(250);
   }
+
+  /**
+   * An outage after the entity said a window was spent is no reason to answer 503, nor to admit a
+   * local share: the node knows the answer until the window ends (a rolling restart on a busy
+   * machine, where a stall outlasts two asks, must not turn a consumer's 429s into 503s).
+   */
+  @Test
+  void aWindowSpentAtTheLastAnswerStaysRefusedWhileTheEntityIsUnreachable() throws Exception {
+    LimitSpec hourly = new LimitSpec("window/3600s", 10, "hour", 0);
+    long n = System.nanoTime();
+    DirectEntities entities = new DirectEntities("a");
+    LeasedQuotaClient.Settings quickRecheck = new LeasedQuotaClient.Settings(Duration.ofSeconds(1),
+        Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofMinutes(2), 8);
+    LeasedQuotaClient client = client(entities, quickRecheck);
+    for (OnUnavailable policy : OnUnavailable.values()) {
+      QuotaScope scope = scope("c:spent-" + policy + "-" + n, hourly, policy);
+      entities.down = false;
+      for (int i = 0; i < 10; i++) {
+        assertThat(admit(client, scope).admitted()).isTrue();
+      }
+      assertThat(admit(client, scope).outcome()).isEqualTo(Verdict.Outcome.LIMITED);
+      Thread.sleep(100);
+      entities.down = true;
+      int asked = entities.acquires.get();
+      Verdict during = admit(client, scope);
+      assertThat(entities.acquires.get()).as("the spent window was checked again").isGreaterThan(asked);
+      assertThat(during.outcome()).as(policy + ": refused as spent, not unavailable")
+          .isEqualTo(Verdict.Outcome.LIMITED);
+      assertThat(during.localShare()).isFalse();
+      assertThat(during.retryAfter()).as("until the window ends").isGreaterThan(Duration.ofSeconds(1));
+    }
+    // A window with tokens left at the last answer is an outage as before.
+    entities.down = false;
+    QuotaScope open = scope("c:open-" + n, new LimitSpec("window/3600s", 1000, "hour", 0), OnUnavailable.DENY);
+    assertThat(admit(client, open).admitted()).isTrue();
+    entities.down = true;
+    Verdict last = null;
+    for (int i = 0; i < 1000 && (last == null || last.admitted()); i++) {
+      last = admit(client, open);
+    }
+    assertThat(last.outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+  }
 }
