@@ -370,8 +370,8 @@ public final class GatewayNode {
 
   /**
    * Stops the node gracefully through Pekko's coordinated shutdown, which SIGTERM also runs, in
-   * order: {@code /ready} turns 503 and the node waits {@code tollgate.shutdown.ready-delay} for
-   * balancers to notice; it stops accepting (the proxy and the admin API); requests in flight finish
+   * order: {@code /ready} turns 503, responses carry {@code Connection: close}, and the node waits
+   * {@code tollgate.shutdown.ready-delay} for balancers to notice; it stops accepting (the proxy and the admin API); requests in flight finish
    * within the grace period and the quota leases' unused tokens go back; then shards hand off, the
    * node leaves the cluster, and the actor system stops.
    *
@@ -394,8 +394,9 @@ public final class GatewayNode {
     Duration readyDelay = settings.management().readyDelay();
     shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "tollgate-not-ready", () -> {
       NodeLifecycle.get(system).stopping();
-      log.info("Stopping: /ready answers 503; accepting for {} ms more so that balancers take this node out",
-          readyDelay.toMillis());
+      proxy.startDraining();
+      log.info("Stopping: /ready answers 503, responses close their connections; accepting for {} ms more so that"
+          + " balancers take this node out", readyDelay.toMillis());
       CompletableFuture<org.apache.pekko.Done> waited = new CompletableFuture<>();
       system.scheduler().scheduleOnce(readyDelay, () -> waited.complete(org.apache.pekko.Done.getInstance()),
           system.executionContext());

@@ -192,8 +192,18 @@ public final class ProxyServer {
   }
 
   /**
+   * From now on every response carries {@code Connection: close}, so that keep-alive clients (and
+   * an L4 balancer's pinned connections) move to other nodes one answer at a time while this node
+   * still serves, rather than meeting a closed idle connection once it stops.
+   */
+  public void startDraining() {
+    handler.startDraining();
+  }
+
+  /**
    * Stops accepting: the listener unbinds, and responses from now on carry {@code Connection:
-   * close}, so clients move to other nodes. Connections already open stay until {@link #drained}.
+   * close} (if {@link #startDraining} has not made them so already). Connections already open stay
+   * until {@link #drained}.
    */
   public CompletionStage<Void> stopAccepting() {
     Tcp.ServerBinding b = binding;

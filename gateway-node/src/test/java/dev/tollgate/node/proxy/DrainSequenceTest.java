@@ -56,7 +56,10 @@ class DrainSequenceTest {
       assertThat(stopped).isNotDone();
       // During the ready delay the node still serves new requests.
       up.answer(request -> CompletableFuture.completedFuture(up.ok()));
-      assertThat(proxy.get("/during-delay").statusCode()).isEqualTo(200);
+      HttpResponse<String> during = proxy.get("/during-delay");
+      assertThat(during.statusCode()).isEqualTo(200);
+      assertThat(during.headers().firstValue("connection")).as("keep-alive clients move to other nodes")
+          .hasValue("close");
 
       assertThat(slow.get(10, TimeUnit.SECONDS).statusCode()).as("the request in flight finishes").isEqualTo(200);
       assertThat(stopped.get(30, TimeUnit.SECONDS)).as("nothing was cut off").isTrue();
