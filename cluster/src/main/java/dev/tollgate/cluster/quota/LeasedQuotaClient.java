@@ -30,9 +30,11 @@ import org.slf4j.LoggerFactory;
  * When an entity does not answer twice in a row, the node spends what it holds, then follows the
  * scope's {@code on_unavailable} for {@link Settings#unavailableBackoff()} before trying the entity
  * again, and logs that it does; except for a window that the entity's last answer said was spent,
- * which stays refused until it ends. One missed answer is asked again at once, the waiting requests
- * still waiting: a shard handing off to another node (a rolling restart) or a rebalance buffers
- * the asks meanwhile, and can take longer than one ask's timeout on a busy machine. Leases a node stops using are returned after {@link Settings#idleRelease()}.
+ * which stays refused until it ends. One missed answer is asked again at once, with a longer
+ * timeout ({@link QuotaEntities#acquireAgain}), the waiting requests still waiting: a shard handing
+ * off to another node (a rolling restart) or a rebalance buffers the asks meanwhile, and its new
+ * home can take longer than one ask's timeout to answer on a busy machine. Leases a node stops
+ * using are returned after {@link Settings#idleRelease()}.
  *
  * <p>Thread-safe. {@link #admit} is non-blocking.
  */
@@ -343,7 +345,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       mine = new CompletableFuture<>();
       s.pending = mine;
     }
-    entities.acquire(s.scope.entityId(), asks).whenComplete((answer, failure) -> {
+    String id = s.scope.entityId();
+    CompletionStage<ConsumerQuota.Answer> answered =
+        s.missedAnswers > 0 ? entities.acquireAgain(id, asks) : entities.acquire(id, asks);
+    answered.whenComplete((answer, failure) -> {
       if (failure == null) {
         apply(s, answer);
       } else {

@@ -12,6 +12,13 @@ public interface QuotaEntities {
   /** Sends an {@link ConsumerQuota.Acquire}; fails when no answer comes in time. */
   CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks);
 
+  /**
+   * As {@link #acquire}, for the ask that follows one left unanswered, with a longer timeout: a
+   * shard's new home, after a hand-off or a rebalance, can take longer than one ask's timeout to
+   * answer on a busy cluster.
+   */
+  CompletionStage<ConsumerQuota.Answer> acquireAgain(String entityId, List<ConsumerQuota.Ask> asks);
+
   /** Sends a {@link ConsumerQuota.Release}, unanswered. */
   void release(String entityId, List<ConsumerQuota.Ask> asks);
 

@@ -59,6 +59,8 @@ class LeasedQuotaClientTest {
     static final ConcurrentHashMap<String, ActorRef<ConsumerQuota.Command>> SPAWNED = new ConcurrentHashMap<>();
     final String node;
     final AtomicInteger acquires = new AtomicInteger();
+    /** Of the acquires, those sent as the ask after an unanswered one. */
+    final AtomicInteger asksAgain = new AtomicInteger();
     final AtomicLong released = new AtomicLong();
     volatile boolean down;
     /** Acquires still to fail, as if their answers were lost (a shard handing off); then as {@code down} says. */
@@ -87,6 +89,12 @@ class LeasedQuotaClientTest {
       }
       return AskPattern.ask(entity(entityId), replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo),
           Duration.ofSeconds(5), kit.scheduler());
+    }
+
+    @Override
+    public CompletionStage<ConsumerQuota.Answer> acquireAgain(String entityId, List<ConsumerQuota.Ask> asks) {
+      asksAgain.incrementAndGet();
+      return acquire(entityId, asks);
     }
 
     @Override
@@ -328,12 +336,14 @@ class LeasedQuotaClientTest {
     Verdict once = admit(client, scope("c:once-" + n, hourly, OnUnavailable.DENY));
     assertThat(once.outcome()).isEqualTo(Verdict.Outcome.ADMITTED);
     assertThat(entities.acquires.get()).isEqualTo(2);
+    assertThat(entities.asksAgain.get()).as("the second, with the longer timeout").isEqualTo(1);
 
     // Two lost in a row: the plan's policy, until the backoff has passed.
     entities.failNext.set(2);
     QuotaScope twice = scope("c:twice-" + n, hourly, OnUnavailable.DENY);
     assertThat(admit(client, twice).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
     assertThat(entities.acquires.get()).isEqualTo(4);
+    assertThat(entities.asksAgain.get()).isEqualTo(2);
     assertThat(admit(client, twice).outcome()).as("within the backoff, without asking")
         .isEqualTo(Verdict.Outcome.UNAVAILABLE);
     assertThat(entities.acquires.get()).isEqualTo(4);
