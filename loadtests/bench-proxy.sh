@@ -12,6 +12,8 @@
 #                  through the admin API (PUT /config; each version recompiled and swapped in)
 #   (k) tg-metrics   wrk -> a second Tollgate JVM serving (c)'s route only, Prometheus metrics on (the default)
 #   (l) tg-nometrics wrk -> a third Tollgate JVM, the same but tollgate.metrics.enabled=false: tg-metrics' baseline
+#   (m) tg-nometrics-b, tg-metrics-b  a second such pair, started (and measured) in the other order,
+#                  so that on, off, off, on cancels what the JVMs' start order adds to the metrics ratio
 #   (d) pekko      wrk -> a bare Pekko HTTP server answering 1 KiB itself (the framework's ceiling)
 # on this machine, everything on 127.0.0.1. See loadtests/README.md.
 #
@@ -24,6 +26,7 @@
 #   ADMIN_PORT [18084]  (Tollgate's admin API, which issues the directory key for tg-key)
 #   METRICS_ON_PORT [18085]  METRICS_OFF_PORT [18086]  (the proxy ports of tg-metrics and tg-nometrics)
 #   METRICS_PORT [18087]  (/metrics of tg-metrics; the main Tollgate's /metrics is on an ephemeral port)
+#   METRICS_ON_PORT_B [18088]  METRICS_OFF_PORT_B [18089]  METRICS_PORT_B [18090]  (the same for the second pair)
 #   TOLLGATE_JAR [<repo>/gateway-node/target/tollgate.jar]  (built with mvn when missing)
 #   TOLLGATE_JAVA_OPTS [-XX:+UseParallelGC -Xms256m -Xmx512m]  (also used for the bare Pekko server)
 #   SKIP_TOLLGATE [0]  1 = measure (a) and (b) only (no JVM at all)
@@ -48,6 +51,9 @@ ADMIN_PORT="${ADMIN_PORT:-18084}"
 METRICS_ON_PORT="${METRICS_ON_PORT:-18085}"
 METRICS_OFF_PORT="${METRICS_OFF_PORT:-18086}"
 METRICS_PORT="${METRICS_PORT:-18087}"
+METRICS_ON_PORT_B="${METRICS_ON_PORT_B:-18088}"
+METRICS_OFF_PORT_B="${METRICS_OFF_PORT_B:-18089}"
+METRICS_PORT_B="${METRICS_PORT_B:-18090}"
 TOLLGATE_JAR="${TOLLGATE_JAR:-$REPO_ROOT/gateway-node/target/tollgate.jar}"
 TOLLGATE_JAVA_OPTS="${TOLLGATE_JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx512m}"
 SKIP_TOLLGATE="${SKIP_TOLLGATE:-0}"
@@ -286,7 +292,7 @@ check_body nginx  "http://127.0.0.1:$NGINX_PORT/"
 
 TOLLGATE_PID=""
 RSS_IDLE_KIB=0
-declare -A MPID   # the pids of tg-metrics and tg-nometrics
+declare -A MPID   # the pids of tg-metrics, tg-nometrics, tg-nometrics-b and tg-metrics-b
 RSS_MAX_KIB=0
 if [ "$SKIP_TOLLGATE" != 1 ]; then
   TG_CONFIG="$TMP/bench-proxy.yaml"
@@ -344,10 +350,17 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
   RSS_IDLE_KIB="$(rss_kib "$TOLLGATE_PID")"
 
   # tg-metrics and tg-nometrics: two more nodes alike but for the metrics switch, each serving one
-  # route only, so that neither JVM's JIT has seen the other targets' code paths.
-  for t in tg-metrics tg-nometrics; do
-    if [ "$t" = tg-metrics ]; then port="$METRICS_ON_PORT"; flag="-Dtollgate.metrics.port=$METRICS_PORT"
-    else port="$METRICS_OFF_PORT"; flag="-Dtollgate.metrics.enabled=false"; fi
+  # route only, so that neither JVM's JIT has seen the other targets' code paths; then, unless ONLY
+  # leaves them out, the second pair in the other order (on, off, off, on).
+  PAIRS=(tg-metrics tg-nometrics)
+  case " ${ONLY:-tg-metrics-b} " in *" tg-metrics-b "*|*" tg-nometrics-b "*) PAIRS+=(tg-nometrics-b tg-metrics-b) ;; esac
+  for t in "${PAIRS[@]}"; do
+    case "$t" in
+      tg-metrics)     port="$METRICS_ON_PORT";    flag="-Dtollgate.metrics.port=$METRICS_PORT" ;;
+      tg-metrics-b)   port="$METRICS_ON_PORT_B";  flag="-Dtollgate.metrics.port=$METRICS_PORT_B" ;;
+      tg-nometrics)   port="$METRICS_OFF_PORT";   flag="-Dtollgate.metrics.enabled=false" ;;
+      tg-nometrics-b) port="$METRICS_OFF_PORT_B"; flag="-Dtollgate.metrics.enabled=false" ;;
+    esac
     log "starting Tollgate $t on 127.0.0.1:$port ($flag)"
     java "${JOPTS[@]}" -Dtollgate.proxy.host=127.0.0.1 -Dtollgate.proxy.port="$port" -Dtollgate.admin.port=0 \
       -Dtollgate.directory.port=0 -Dtollgate.management.port=0 -Dtollgate.cluster.port=0 \
@@ -423,7 +436,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {
   if (NR % 2) printf "%.3f\n", a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 TARGETS=(direct nginx)
-[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-jwt tg-metrics tg-nometrics pekko)
+[ "$SKIP_TOLLGATE" != 1 ] && TARGETS+=(tollgate tg-applying tg-quota tg-anon tg-key tg-bearer tg-jwt tg-metrics tg-nometrics tg-nometrics-b tg-metrics-b pekko)
 if [ -n "${ONLY:-}" ]; then
   KEPT=()
   for t in "${TARGETS[@]}"; do case " $ONLY " in *" $t "*) KEPT+=("$t") ;; esac; done
@@ -443,7 +456,9 @@ URL[tg-bearer]="${URL[tg-anon]}"; SPID[tg-bearer]="${TOLLGATE_PID:-0}"; HDR[tg-b
 URL[tg-applying]="${URL[tollgate]}"; SPID[tg-applying]="${TOLLGATE_PID:-0}"
 URL[tg-metrics]="http://127.0.0.1:$METRICS_ON_PORT/"; SPID[tg-metrics]="${MPID[tg-metrics]:-0}"
 URL[tg-nometrics]="http://127.0.0.1:$METRICS_OFF_PORT/"; SPID[tg-nometrics]="${MPID[tg-nometrics]:-0}"
-HDR[tg-metrics]="$API_KEY_HEADER"; HDR[tg-nometrics]="$API_KEY_HEADER"
+URL[tg-metrics-b]="http://127.0.0.1:$METRICS_ON_PORT_B/"; SPID[tg-metrics-b]="${MPID[tg-metrics-b]:-0}"
+URL[tg-nometrics-b]="http://127.0.0.1:$METRICS_OFF_PORT_B/"; SPID[tg-nometrics-b]="${MPID[tg-nometrics-b]:-0}"
+for t in tg-metrics tg-nometrics tg-metrics-b tg-nometrics-b; do HDR[$t]="$API_KEY_HEADER"; done
 APPLIED=0        # config versions applied by the tg-applying runs
 APPLY_FAILED=0   # applies the admin API did not answer with 200
 
@@ -469,7 +484,7 @@ if [ "$SKIP_TOLLGATE" != 1 ] && [ "$WARMUP" -gt 0 ]; then
     run_wrk "warmup-$t" "${URL[$t]}" "$WARMUP" "$TOLLGATE_PID" "" "${HDR[$t]}"
     log "warm-up ($t): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
   done
-  for t in tg-metrics tg-nometrics; do
+  for t in tg-metrics tg-nometrics tg-nometrics-b tg-metrics-b; do
     case " ${TARGETS[*]} " in *" $t "*) ;; *) continue ;; esac
     run_wrk "warmup-$t" "${URL[$t]}" "$WARMUP" "${SPID[$t]}"
     log "warm-up ($t): $W_RPS req/s, errors $W_ERR, non-2xx/3xx $W_NON2XX"
@@ -491,7 +506,7 @@ for round in $(seq 1 "$ROUNDS"); do
       wait "$APPLIER" || true
       APPLIED=$((APPLIED + $(grep -c '^ok' "$TMP/applies-$round.txt" || true)))
       APPLY_FAILED=$((APPLY_FAILED + $(grep -c '^failed' "$TMP/applies-$round.txt" || true)))
-    elif [ "$t" = tg-metrics ] || [ "$t" = tg-nometrics ]; then
+    elif [ "${t#tg-metrics}" != "$t" ] || [ "${t#tg-nometrics}" != "$t" ]; then
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" "" "${HDR[$t]}"
     elif [ "${t#tg-}" != "$t" ] || [ "$t" = tollgate ]; then
       run_wrk "$t-$round" "${URL[$t]}" "$DURATION" "${SPID[$t]}" rss "${HDR[$t]}"
@@ -537,6 +552,14 @@ if [ "$SKIP_TOLLGATE" != 1 ]; then
     served="$(curl -fsS --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" \
       | awk '/^tollgate_requests_total\{/ {n += $NF} END {printf "%.0f", n}' || true)"
     echo "tg-metrics counted ${served:-?} requests in tollgate_requests_total (its /metrics, at the end)"
+  fi
+  # Both orders: the two metrics-on JVMs against the two metrics-off ones, round by round.
+  both="$(awk -F'\t' '$1 == "tg-metrics" || $1 == "tg-metrics-b" {on[$2] += $3; n[$2]++}
+      $1 == "tg-nometrics" || $1 == "tg-nometrics-b" {off[$2] += $3; n[$2]++}
+      END {for (r in n) if (n[r] == 4 && off[r] > 0) printf "%s %.3f\n", r, on[r] / off[r]}' "$ROWS" | sort -n)"
+  if [ -n "$both" ]; then
+    echo "metrics on/off in both start orders, (tg-metrics + tg-metrics-b) / (tg-nometrics + tg-nometrics-b), round by round: $(echo "$both" | awk '{printf "%s ", $2}')"
+    echo "metrics on/off in both start orders (median of rounds): $(echo "$both" | awk '{print $2}' | median)"
   fi
   note=""
   case " $TOLLGATE_JAVA_OPTS " in *" -XX:+AlwaysPreTouch "*) note=" (AlwaysPreTouch: the whole heap is resident from start)" ;; esac

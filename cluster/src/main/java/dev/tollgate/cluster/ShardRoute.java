@@ -125,7 +125,8 @@ public final class ShardRoute<M> {
    */
   public CompletionStage<Boolean> handOff() {
     if (!othersCanHost()) {
-      LOG.debug("{}: no other member is up to take this node's shards; they hand off with the node", typeName);
+      LOG.debug("{}: this node is not up, or no other member is up to take its shards; they hand off with the node",
+          typeName);
       return CompletableFuture.completedFuture(false);
     }
     route = proxy;
@@ -147,6 +148,10 @@ public final class ShardRoute<M> {
   private boolean othersCanHost() {
     Cluster cluster = Cluster.get(system);
     Member self = cluster.selfMember();
+    if (self.status() != MemberStatus.up()) {
+      // Downed, or leaving already: Pekko's own shutdown of the region does what can be done.
+      return false;
+    }
     var state = cluster.state();
     for (Member member : state.getMembers()) {
       if (!member.uniqueAddress().equals(self.uniqueAddress()) && member.status() == MemberStatus.up()

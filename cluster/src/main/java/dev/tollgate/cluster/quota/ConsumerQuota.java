@@ -140,10 +140,12 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   }
 
   /** The answer to a {@link GetUsage}: one entry per limit, in order, read at {@code asOf} by the entity's clock. */
-  public record Usage(Instant asOf, List<LimitUsage> limits) implements CborSerializable {
+  /** @param node the address of the member the entity runs on, as Pekko writes it */
+  public record Usage(Instant asOf, String node, List<LimitUsage> limits) implements CborSerializable {
 
     public Usage {
       Objects.requireNonNull(asOf, "asOf");
+      Objects.requireNonNull(node, "node");
       limits = List.copyOf(limits);
     }
   }
@@ -236,6 +238,8 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
         Duration.ofSeconds(5));
   }
 
+  /** Where this entity runs, for the admin API's usage. */
+  private final String node;
   private final Settings settings;
   private final Clock clock;
   private final LongSupplier nanoClock;
@@ -246,8 +250,9 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   private final java.util.Set<String> droppedNextWindows = new java.util.HashSet<>();
   private final Map<String, RateLeaseLedger> buckets = new HashMap<>();
 
-  private ConsumerQuota(PersistenceId id, Settings settings, Clock clock, LongSupplier nanoClock) {
+  private ConsumerQuota(PersistenceId id, String node, Settings settings, Clock clock, LongSupplier nanoClock) {
     super(id, SupervisorStrategy.restartWithBackoff(settings.minRestartBackoff(), settings.maxRestartBackoff(), 0.2));
+    this.node = node;
     this.settings = settings;
     this.clock = clock;
     this.nanoClock = nanoClock;
@@ -256,7 +261,7 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
   /** The entity for {@code entityId}, as sharding or a test creates it. */
   public static Behavior<Command> create(String entityId, Settings settings, Clock clock, LongSupplier nanoClock) {
     PersistenceId id = PersistenceId.of(TYPE_KEY.name(), entityId);
-    return Behaviors.setup(ctx -> new ConsumerQuota(id, settings, clock, nanoClock));
+    return Behaviors.setup(ctx -> new ConsumerQuota(id, ctx.getSystem().address().toString(), settings, clock, nanoClock));
   }
 
   /** Starts sharding of the entity on this node; the returned route reaches the entities. */
@@ -369,7 +374,7 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
         }
       }
     }
-    return new Usage(now, usages);
+    return new Usage(now, node, usages);
   }
 
   /**

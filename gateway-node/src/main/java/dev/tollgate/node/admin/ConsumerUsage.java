@@ -114,7 +114,7 @@ final class ConsumerUsage {
         throw new IllegalStateException("entity " + s.entityId() + " answered for " + u.limitId() + ", not " + spec.id());
       }
       ObjectNode limit = limits.addObject().put("policy", s.names().get(i)).put("scope", scope.kind())
-          .put(scope.kind(), scope.name()).put("entity", s.entityId())
+          .put(scope.kind(), scope.name()).put("entity", s.entityId()).put("entity_node", usage.node())
           .put("kind", spec.isBucket() ? "bucket" : "window")
           .put("requests", spec.requests()).put("per", spec.per());
       if (spec.isBucket()) {

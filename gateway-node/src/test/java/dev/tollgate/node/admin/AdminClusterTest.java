@@ -151,6 +151,8 @@ class AdminClusterTest {
     assertThat(limits).containsOnlyKeys("gold-day", "gold-1h-bucket", "search-hour");
     Instant midnight = asOf.truncatedTo(ChronoUnit.DAYS).plus(1, ChronoUnit.DAYS);
     ObjectNode day = (ObjectNode) limits.get("gold-day").deepCopy();
+    assertThat(day.remove("entity_node").asText()).as("the member the entity runs on")
+        .isIn(cluster.nodes.stream().map(n -> n.system().address().toString()).toList());
     assertThat(day.remove("resets_in_seconds").asLong())
         .isEqualTo(ConsumerUsage.secondsUntil(asOf, midnight)).isBetween(1L, 86_400L);
     assertThat(day).isEqualTo(json("""
@@ -159,6 +161,7 @@ class AdminClusterTest {
         .formatted(midnight)));
     ObjectNode route = (ObjectNode) limits.get("search-hour").deepCopy();
     route.remove("resets_in_seconds");
+    route.remove("entity_node");
     assertThat(route).isEqualTo(json("""
         {"policy": "search-hour", "scope": "route", "route": "search", "entity": "r:search/c:filed", "kind": "window",
          "requests": 50, "per": "hour", "remaining": 43, "consumed": 7, "leased_out": 0, "resets_at": "%s"}"""

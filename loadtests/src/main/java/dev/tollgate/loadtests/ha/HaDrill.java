@@ -212,12 +212,12 @@ public final class HaDrill {
     long second = System.currentTimeMillis() / 1000;
     sleepUntil((Math.floorDiv(second + windowSeconds - 3, windowSeconds) * windowSeconds + 3) * 1000);
     int oldest = oldestNode();
-    int host = entityNode(oldest);
-    int victim = host > 0 ? host : oldest;
+    EntityHost host = entityNode(oldest);
+    int victim = host.node() > 0 ? host.node() : oldest;
     int inFlight = load.inFlightOn(options.proxyPort(victim));
     long killedAt = System.currentTimeMillis();
     cluster("kill-node", String.valueOf(victim));
-    notes.add("killed node " + victim + " (" + (host > 0 ? "it hosted quota entities" : "no node hosted quota entities")
+    notes.add("killed node " + victim + " (" + host.why()
         + (victim == oldest ? "; the oldest member, with the cluster singletons" : "") + ") at "
         + Instant.ofEpochMilli(killedAt) + "; requests out on it at that moment: " + inFlight);
     long removedAt = 0;
@@ -469,12 +469,20 @@ public final class HaDrill {
   }
 
   /**
-   * A node hosting ConsumerQuota entities, the oldest among them if it is one, or 0 if none can be
-   * told. The admin API counts a member's entities but does not name them; in this drill there are
-   * one or two (the consumer's, and on a fresh cluster one more), so the consumer's is on the one
-   * chosen more often than not, and the scenario's deny count says whether it was.
+   * The node hosting the consumer's entity, as the admin API's usage names it ({@code entity_node});
+   * else a node hosting ConsumerQuota entities, the oldest among them if it is one; 0 if none can be told.
    */
-  private int entityNode(int oldest) {
+  private EntityHost entityNode(int oldest) {
+    try {
+      String address = usage().path("entity_node").asText("");
+      for (int n = 1; n <= 3; n++) {
+        if (address.endsWith(":" + options.remotingPort(n))) {
+          return new EntityHost(n, "it hosted the consumer's entity");
+        }
+      }
+    } catch (Exception e) {
+      // fall back on the members' entity counts
+    }
     for (int node = 1; node <= 3; node++) {
       try {
         List<Integer> hosts = new ArrayList<>();
@@ -487,13 +495,17 @@ public final class HaDrill {
             }
           }
         }
-        return hosts.isEmpty() ? 0 : hosts.contains(oldest) ? oldest : hosts.get(0);
+        return hosts.isEmpty() ? new EntityHost(0, "no node hosted quota entities")
+            : new EntityHost(hosts.contains(oldest) ? oldest : hosts.get(0), "it hosted quota entities");
       } catch (Exception e) {
         // ask the next node
       }
     }
-    return 0;
+    return new EntityHost(0, "no node hosted quota entities");
   }
+
+  /** The node to kill, 0 for none found, and what the drill knew of it. */
+  private record EntityHost(int node, String why) {}
 
   private int oldestNode() throws Exception {
     for (int node = 1; node <= 3; node++) {
