@@ -578,6 +578,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         LocalLease.Unused unused = l.lease.drainUnused();
         if (unused.tokens() > 0 && unused.leaseId() > 0) {
           returns.add(ConsumerQuota.Ask.release(l.spec, unused));
+          synchronized (l) {
+            // The entity has these back: a last answer of "nothing left" no longer means spent.
+            l.available += unused.tokens();
+          }
         }
       }
     }
