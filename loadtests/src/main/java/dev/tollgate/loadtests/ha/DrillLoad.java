@@ -146,6 +146,11 @@ final class DrillLoad {
     return n;
   }
 
+  /** Requests out now on connections not answered yet, whose node is therefore not known. */
+  int inFlightOnUnknownNodes() {
+    return inFlightOn(0);
+  }
+
   /** Starts the connections and the pacer; runs until {@link #stop}. */
   void start(Tally first) {
     tally = first;
