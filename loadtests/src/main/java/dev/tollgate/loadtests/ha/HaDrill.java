@@ -8,9 +8,12 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -217,12 +220,14 @@ public final class HaDrill {
     int victim = host.node() > 0 ? host.node() : oldest;
     int inFlight = load.inFlightOn(options.proxyPort(victim));
     int unknown = load.inFlightOnUnknownNodes();
+    int sessions = haproxySessions(victim);
     long killedAt = System.currentTimeMillis();
     cluster("kill-node", String.valueOf(victim));
     notes.add("killed node " + victim + " (" + host.why()
         + (victim == oldest ? "; the oldest member, with the cluster singletons" : "") + ") at "
         + Instant.ofEpochMilli(killedAt) + "; requests out on it at that moment: " + inFlight
-        + " (and " + unknown + " on new connections, whose node the generator learns from their first answer)");
+        + " known (and " + unknown + " on new connections, whose node the generator learns from their first answer);"
+        + " client connections HAProxy had open to it: " + (sessions < 0 ? "unknown" : String.valueOf(sessions)));
     long removedAt = 0;
     int survivor = victim == 1 ? 2 : 1;
     long deadline = killedAt + 45_000;
@@ -253,7 +258,37 @@ public final class HaDrill {
     endScenario(t);
     addErrorNotes(t, notes);
     boolean over = overAdmitted(t);
-    return new Outcome(t, over, !over && recovery <= 10 && removedAt > 0 && failed <= inFlight, notes);
+    // At most one request at a time on a connection: HAProxy's connections to the node bound what was out on it.
+    long outOnNode = Math.max(inFlight, sessions);
+    return new Outcome(t, over, !over && recovery <= 10 && removedAt > 0 && failed <= outOnNode, notes);
+  }
+
+  /**
+   * The client connections HAProxy has open to node {@code node} now ({@code scur} of its
+   * {@code show stat} on the local cluster's stats socket), or -1 if it cannot tell.
+   */
+  private int haproxySessions(int node) {
+    String dir = System.getenv("TOLLGATE_LOCAL_DIR");
+    Path state = dir != null && !dir.isEmpty() ? Path.of(dir) : options.clusterScript().getParent().resolve(".state");
+    try (SocketChannel socket = SocketChannel.open(UnixDomainSocketAddress.of(state.resolve("haproxy.sock")))) {
+      socket.write(ByteBuffer.wrap("show stat\n".getBytes(StandardCharsets.US_ASCII)));
+      java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+      ByteBuffer buffer = ByteBuffer.allocate(16 * 1024);
+      // HAProxy answers one command and closes; the answer is a few kilobytes.
+      while (socket.read(buffer) > 0 && answer.size() < 1 << 20) {
+        answer.write(buffer.array(), 0, buffer.position());
+        buffer.clear();
+      }
+      for (String line : answer.toString(StandardCharsets.US_ASCII).split("\n")) {
+        String[] fields = line.split(",", -1);
+        if (fields.length > 4 && fields[0].equals("tollgate") && fields[1].equals("node" + node)) {
+          return Integer.parseInt(fields[4]);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not known
+    }
+    return -1;
   }
 
   /**
