@@ -111,11 +111,6 @@ public final class ShardRoute<M> {
         system.scheduler());
   }
 
-  /** Whether this node's shards have been handed off (or are being), its messages going through the proxy. */
-  public boolean handedOff() {
-    return route == proxy;
-  }
-
   /**
    * Starts handing this node's shards to the other members, unless no other member is up to take
    * them, and from then on sends through the proxy.

@@ -370,10 +370,11 @@ public final class GatewayNode {
 
   /**
    * Stops the node gracefully through Pekko's coordinated shutdown, which SIGTERM also runs, in
-   * order: {@code /ready} turns 503, responses carry {@code Connection: close}, and the node waits
-   * {@code tollgate.shutdown.ready-delay} for balancers to notice; it stops accepting (the proxy and the admin API); requests in flight finish
-   * within the grace period and the quota leases' unused tokens go back; then shards hand off, the
-   * node leaves the cluster, and the actor system stops.
+   * order: {@code /ready} turns 503, responses carry {@code Connection: close}, the node's shards
+   * start handing off to the other members ({@link dev.tollgate.cluster.ShardRoute}), and the node
+   * waits {@code tollgate.shutdown.ready-delay} for balancers to notice; it stops accepting (the
+   * proxy and the admin API); requests in flight finish within the grace period and the quota
+   * leases' unused tokens go back; then the node leaves the cluster, and the actor system stops.
    *
    * @return completes when the node has stopped; true if nothing was cut off
    */

@@ -139,8 +139,12 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     }
   }
 
-  /** The answer to a {@link GetUsage}: one entry per limit, in order, read at {@code asOf} by the entity's clock. */
-  /** @param node the address of the member the entity runs on, as Pekko writes it */
+  /**
+   * The answer to a {@link GetUsage}: one entry per limit, in order, read at {@code asOf} by the
+   * entity's clock.
+   *
+   * @param node the address of the member the entity runs on, as Pekko writes it
+   */
   public record Usage(Instant asOf, String node, List<LimitUsage> limits) implements CborSerializable {
 
     public Usage {
