@@ -94,6 +94,7 @@ public final class ShardRoute<M> {
     ShardRoute<M> route = new ShardRoute<>(system, typeName, region, Adapter.toTyped(classicProxy));
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(),
         "tollgate-hand-off-" + typeName, () -> {
+          // Not waited for: the node serves on meanwhile, and Pekko's own phase waits for the region.
           route.handOff();
           return CompletableFuture.completedFuture(Done.getInstance());
         });
@@ -113,30 +114,25 @@ public final class ShardRoute<M> {
 
   /**
    * Starts handing this node's shards to the other members, unless no other member is up to take
-   * them, and from then on sends through the proxy.
-   *
-   * @return completes with true once the region has stopped (every shard has a new home), false if
-   *     nothing was handed off or the hand-off did not finish within its timeout
+   * them, and from then on sends through the proxy; logs when the region has stopped.
    */
-  public CompletionStage<Boolean> handOff() {
+  private void handOff() {
     if (!othersCanHost()) {
       LOG.debug("{}: this node is not up, or no other member is up to take its shards; they hand off with the node",
           typeName);
-      return CompletableFuture.completedFuture(false);
+      return;
     }
     route = proxy;
     long start = System.nanoTime();
     LOG.info("{}: handing this node's shards off ahead of stopping", typeName);
-    return Patterns.gracefulStop(Adapter.toClassic(region), HAND_OFF_TIMEOUT, ShardRegion.gracefulShutdownInstance())
-        .handle((stopped, failure) -> {
-          boolean done = failure == null && stopped;
-          if (done) {
+    Patterns.gracefulStop(Adapter.toClassic(region), HAND_OFF_TIMEOUT, ShardRegion.gracefulShutdownInstance())
+        .whenComplete((stopped, failure) -> {
+          if (failure == null && stopped) {
             LOG.info("{}: shards handed off in {} ms", typeName, (System.nanoTime() - start) / 1_000_000);
           } else {
             LOG.warn("{}: the shards' hand-off did not finish within {} s; Pekko's shutdown of the region takes over",
                 typeName, HAND_OFF_TIMEOUT.toSeconds());
           }
-          return done;
         });
   }
 

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -320,7 +321,7 @@ class QuotaClusterTest {
       });
     }
     String movingEntity = entity;
-    java.util.concurrent.atomic.AtomicLong movedAt = new java.util.concurrent.atomic.AtomicLong(-1);
+    AtomicLong movedAt = new AtomicLong(-1);
     QuotaCluster.sleep(1500);
     long stopAt = (System.nanoTime() - start) / 1_000_000;
     // stopGracefully takes the host out of cluster.nodes first: the entity found at all is found elsewhere.

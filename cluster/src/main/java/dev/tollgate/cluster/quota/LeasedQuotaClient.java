@@ -252,7 +252,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     }
     LimitState dry = limits[taken];
     long recheck = settings.recheckSpent().toNanos();
-    if (!dry.spec.isBucket() && dry.available == 0 && dry.resetAtNanos - now > 0 && now - dry.answeredAtNanos < recheck) {
+    if (dry.spentAtLastAnswer(now) && now - dry.answeredAtNanos < recheck) {
       // The entity had nothing left for this window at its last answer, lately: the window is spent.
       // Believe it without asking until recheckSpent after that answer (others may give back).
       dry.retryAtNanos = dry.resetAtNanos;
@@ -261,10 +261,9 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       return done(limited(s, dry, dry.spentUntilNanos - now, now, asked > 0));
     }
     if (s.unavailableUntilNanos - now > 0) {
-      if (!dry.spec.isBucket() && dry.available == 0 && dry.resetAtNanos - now > 0) {
-        // The entity's last answer said this window was spent, and only tokens that other nodes
-        // give back could change that: a refusal until the window ends, not an outage (and no local
-        // share of a window already spent).
+      if (dry.spentAtLastAnswer(now)) {
+        // Only tokens that other nodes give back could change that: a refusal until the window
+        // ends, not an outage (and no local share of a window already spent).
         return done(limited(s, dry, dry.resetAtNanos - now, now, asked > 0));
       }
       return done(unavailable(s, now, asked > 0));
@@ -665,6 +664,14 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       this.nextWindowLeadNanos = Math.min(NEXT_WINDOW_LEAD.toNanos(), windowSeconds * SECOND / 4);
       this.horizonNanos = (spec.isBucket() ? ConsumerQuota.Settings.DEFAULT.bucketTerms() : ConsumerQuota.Settings.DEFAULT.windowTerms())
           .renewalHorizon().toNanos();
+    }
+
+    /**
+     * Whether the entity's last answer said this window had nothing left (tokens this node returned
+     * since count as left again), and the window has not ended.
+     */
+    boolean spentAtLastAnswer(long now) {
+      return !spec.isBucket() && available == 0 && resetAtNanos - now > 0;
     }
 
     /** Whether to ask for the next window's lease now: its start is near, and none is held or asked for. */

@@ -112,6 +112,16 @@ public final class HaDrill {
       return portBase + 10 * node + 5;
     }
 
+    /** The node (1..3) whose remoting port ends the cluster address {@code address}, 0 for none. */
+    int nodeOf(String address) {
+      for (int n = 1; n <= 3; n++) {
+        if (address.endsWith(":" + remotingPort(n))) {
+          return n;
+        }
+      }
+      return 0;
+    }
+
     int pgPort() {
       return portBase + 10;
     }
@@ -512,11 +522,9 @@ public final class HaDrill {
    */
   private EntityHost entityNode(int oldest) {
     try {
-      String address = usage().path("entity_node").asText("");
-      for (int n = 1; n <= 3; n++) {
-        if (address.endsWith(":" + options.remotingPort(n))) {
-          return new EntityHost(n, "it hosted the consumer's entity");
-        }
+      int n = options.nodeOf(usage().path("entity_node").asText(""));
+      if (n > 0) {
+        return new EntityHost(n, "it hosted the consumer's entity");
       }
     } catch (Exception e) {
       // fall back on the members' entity counts
@@ -525,12 +533,9 @@ public final class HaDrill {
       try {
         List<Integer> hosts = new ArrayList<>();
         for (JsonNode m : clusterView(node).path("members")) {
-          if (m.path("sharding").path("ConsumerQuota").path("entities").asInt(0) > 0) {
-            for (int n = 1; n <= 3; n++) {
-              if (m.path("address").asText().endsWith(":" + options.remotingPort(n))) {
-                hosts.add(n);
-              }
-            }
+          int n = options.nodeOf(m.path("address").asText());
+          if (n > 0 && m.path("sharding").path("ConsumerQuota").path("entities").asInt(0) > 0) {
+            hosts.add(n);
           }
         }
         return hosts.isEmpty() ? new EntityHost(0, "no node hosted quota entities")
@@ -548,12 +553,9 @@ public final class HaDrill {
   private int oldestNode() throws Exception {
     for (int node = 1; node <= 3; node++) {
       try {
-        JsonNode cluster = clusterView(node);
-        String oldest = cluster.path("oldest").asText("");
-        for (int n = 1; n <= 3; n++) {
-          if (oldest.endsWith(":" + options.remotingPort(n))) {
-            return n;
-          }
+        int oldest = options.nodeOf(clusterView(node).path("oldest").asText(""));
+        if (oldest > 0) {
+          return oldest;
         }
       } catch (IOException e) {
         // ask the next node
@@ -568,7 +570,7 @@ public final class HaDrill {
       JsonNode members = clusterView(node).path("members");
       boolean any = false;
       for (JsonNode m : members) {
-        if (m.path("address").asText().endsWith(":" + options.remotingPort(gone))) {
+        if (options.nodeOf(m.path("address").asText()) == gone) {
           return false;
         }
         if (!"Up".equals(m.path("status").asText()) || !m.path("reachable").asBoolean()) {
