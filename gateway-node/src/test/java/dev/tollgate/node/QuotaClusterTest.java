@@ -204,7 +204,7 @@ class QuotaClusterTest {
     QuotaCluster c = startCluster();
     String key = "key-restart-0123456789";
     QuotaCluster.Tally spent = c.offer(900, key, c.nodes, 70, 20, 10);
-    assertThat(spent.admitted()).isEqualTo(900);
+    assertThat(spent.admitted()).as("before the restart: %s", spent).isEqualTo(900);
     c.stopNodes();
 
     c.start(3);

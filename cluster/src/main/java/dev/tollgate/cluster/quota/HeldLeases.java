@@ -3,8 +3,10 @@ package dev.tollgate.cluster.quota;
 import dev.tollgate.cluster.quota.LeaseLedger.HeldLease;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 
 /** The leases of one book that nodes hold and have not returned. Not thread-safe. */
 final class HeldLeases {
@@ -54,6 +56,17 @@ final class HeldLeases {
       }
     }
     return tokens;
+  }
+
+  /** How many nodes other than {@code node} hold a lease. */
+  int holdersOtherThan(String node) {
+    Set<String> holders = new HashSet<>();
+    for (HeldLease lease : leases) {
+      if (!lease.node().equals(node)) {
+        holders.add(lease.node());
+      }
+    }
+    return holders.size();
   }
 
   long tokens() {

@@ -22,7 +22,10 @@ import java.util.Objects;
  *       they still hold comes back, the rest becomes consumed, and repeating the release (or
  *       sending one from a past window) returns nothing.
  *   <li>Lease size is the asking node's recent demand over the renewal horizon, at most the
- *       remaining budget (see {@link LeaseSizing}); the last tokens go to the first node that asks.
+ *       remaining budget (see {@link LeaseSizing}). In a window of {@link #SHARED_END_FROM} or
+ *       longer, also at most the remaining budget shared by the asker and the other nodes that hold
+ *       a lease, so that the end of a quota goes to every node with demand; in a shorter window the
+ *       last tokens go to the first node that asks.
  *   <li>A lease never outlives its window; when the window changes the book starts fresh and the
  *       old window's leases are void. The window only moves forward, also if a later clock is
  *       behind an earlier one.
@@ -31,6 +34,9 @@ import java.util.Objects;
  * <p>Not thread-safe: owned by one entity. Time comes from the {@code now} of each call.
  */
 public final class LeaseLedger {
+
+  /** Windows at least this long share the end of their budget between the nodes holding leases. */
+  public static final Duration SHARED_END_FROM = Duration.ofMinutes(1);
 
   /**
    * How leases are cut.
@@ -116,6 +122,8 @@ public final class LeaseLedger {
   private long lastLeaseId;
   private final HeldLeases leases;
   private final LeaseSizing sizing;
+  /** Whether this window is long enough to share the end of its budget (see {@link LeaseSizing}). */
+  private final boolean sharesTheEnd;
 
   private LeaseLedger(long limit, CalendarWindow window, Terms terms, Snapshot state) {
     if (limit < 0) {
@@ -129,6 +137,7 @@ public final class LeaseLedger {
     this.lastLeaseId = state.lastLeaseId();
     this.leases = new HeldLeases(state.outstanding());
     this.sizing = new LeaseSizing(terms);
+    this.sharesTheEnd = window.length() == null || window.length().compareTo(SHARED_END_FROM) >= 0;
   }
 
   /** A fresh book for the window containing {@code now}. */
@@ -165,7 +174,9 @@ public final class LeaseLedger {
     requireNotNegative(wanted, "wanted");
     requireNotNegative(recentDemandPerSecond, "recentDemandPerSecond");
     catchUp(now);
-    long size = sizing.size(wanted, recentDemandPerSecond, remaining());
+    long size = sharesTheEnd
+        ? sizing.sizeOfShare(wanted, recentDemandPerSecond, remaining(), leases.holdersOtherThan(node))
+        : sizing.size(wanted, recentDemandPerSecond, remaining());
     if (size == 0) {
       return new Grant(0, 0, now, windowId);
     }

@@ -42,7 +42,7 @@ class LeaseLedgerTest {
 
   @Test
   void aNodeGetsWhatItsOwnDemandWillSpendWhateverOtherNodesHold() {
-    LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
+    LeaseLedger ledger = LeaseLedger.open(10_000, HOUR, TERMS, now);
     ledger.grant("b", 1, 0, now);
     ledger.grant("c", 1, 0, now);
 
@@ -51,8 +51,40 @@ class LeaseLedgerTest {
   }
 
   @Test
-  void theLastTokensGoToTheFirstNodeThatAsksAndThenEveryAskGetsNothing() {
+  void theEndOfAQuotaIsSharedByTheNodesHoldingLeasesDownToOneTokenPerAsk() {
     LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
+    ledger.grant("a", 700, 1_000_000, now);
+    ledger.grant("b", 90, 1_000_000, now);
+    ledger.grant("c", 10, 1_000_000, now);
+    assertThat(ledger.remaining()).isEqualTo(200);
+
+    // a's demand would take all 200; b and c, holding leases, may ask a moment later.
+    assertThat(ledger.grant("a", 1_000, 1_000_000, now).tokens()).as("a third of 200").isEqualTo(66);
+    assertThat(ledger.grant("c", 1_000, 1_000_000, now).tokens()).as("a third of 134").isEqualTo(44);
+    long granted = 66 + 44;
+    int asks = 2;
+    while (ledger.remaining() > 0) {
+      long before = ledger.remaining();
+      Grant g = ledger.grant(List.of("a", "b", "c").get(asks % 3), 1_000, 1_000_000, now);
+      assertThat(g.tokens()).isBetween(1L, Math.max(1, before / 3));
+      granted += g.tokens();
+      asks++;
+    }
+    assertThat(granted).isEqualTo(200);
+    assertThat(ledger.grant("b", 1_000, 1_000_000, now).tokens()).isZero();
+  }
+
+  @Test
+  void aLoneNodeGetsTheWholeEndOfAQuota() {
+    LeaseLedger ledger = LeaseLedger.open(1_000, HOUR, TERMS, now);
+    ledger.grant("a", 990, 1_000_000, now);
+
+    assertThat(ledger.grant("a", 1_000, 1_000_000, now).tokens()).as("no other node holds a lease").isEqualTo(10);
+  }
+
+  @Test
+  void inAWindowShorterThanAMinuteTheLastTokensGoToTheFirstNodeThatAsks() {
+    LeaseLedger ledger = LeaseLedger.open(1_000, CalendarWindow.of("1s"), TERMS, now);
     ledger.grant("a", 990, 1_000_000, now);
     assertThat(ledger.remaining()).isEqualTo(10);
 
