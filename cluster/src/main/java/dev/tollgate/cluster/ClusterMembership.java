@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * keep-majority, which downs members unreachable for {@code down-after}.
  *
  * <p>Time to down a crashed member: the failure detector's acceptable heartbeat pause (3 s by
- * default) to mark it unreachable, then {@code down-after}, then a gossip round or two.
+ * default) to mark it unreachable, then {@code down-after}, then a gossip round or two. Its shards
+ * and singletons start elsewhere {@code removal-margin} later.
  */
 public final class ClusterMembership {
 
@@ -47,6 +48,12 @@ public final class ClusterMembership {
         .withValue("pekko.cluster.split-brain-resolver.active-strategy", ConfigValueFactory.fromAnyRef("keep-majority"))
         .withValue("pekko.cluster.split-brain-resolver.stable-after",
             ConfigValueFactory.fromAnyRef(cluster.downAfter().toMillis() + "ms"))
+        // Without it, the resolver makes the margin its stable-after: a crashed member's shards would
+        // wait down-after twice. The margin guards against two live copies of a persistent actor;
+        // ours cannot act twice (stale writes are refused: durable state by revision, the config
+        // journal by sequence number), so a short one is enough.
+        .withValue("pekko.cluster.down-removal-margin",
+            ConfigValueFactory.fromAnyRef(cluster.removalMargin().toMillis() + "ms"))
         // A config version written to every node is handed to the node's followers within this, not
         // within the default 500 ms: config must reach every node within a second of an apply.
         .withValue("pekko.cluster.distributed-data.notify-subscribers-interval", ConfigValueFactory.fromAnyRef("20ms"))

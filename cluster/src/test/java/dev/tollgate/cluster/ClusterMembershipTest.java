@@ -91,4 +91,15 @@ class ClusterMembershipTest {
     assertThat(Cluster.get(b).selfMember().status()).isEqualTo(MemberStatus.up());
     System.out.println("crashed member removed after " + downedAfterMs + " ms (down-after 2 s)");
   }
+
+  @Test
+  void aDownedMembersShardsAndSingletonsWaitTheRemovalMarginNotDownAfterAgain() {
+    NodeSettings.Cluster settings = NodeSettingsLoader.defaults().cluster().withPort(0)
+        .withDownAfter(Duration.ofSeconds(7)).withRemovalMargin(Duration.ofMillis(1500));
+    ActorSystem<Void> alone = node(settings, "");
+    // What sharding and singletons wait for after a member is removed: without the setting, the
+    // resolver's stable-after (7 s here).
+    assertThat(org.apache.pekko.cluster.Cluster.get(alone.classicSystem()).downingProvider().downRemovalMargin()
+        .toMillis()).isEqualTo(1500);
+  }
 }

@@ -418,11 +418,16 @@ public record NodeSettings(
    * @param seeds other members as {@code host:port}; empty means this node forms a cluster of one
    *     (with {@link Discovery#SEEDS})
    * @param downAfter how long a member stays unreachable before the split-brain resolver downs it
+   * @param removalMargin how long after a member is downed its shards and singletons wait before
+   *     they start elsewhere (Pekko's {@code down-removal-margin})
    * @param discovery how the node finds the others
    * @param bootstrap the cluster bootstrap's settings, used unless {@code discovery} is seeds
    */
-  public record Cluster(String host, int port, List<String> seeds, Duration downAfter, Discovery discovery,
-      Bootstrap bootstrap) {
+  public record Cluster(String host, int port, List<String> seeds, Duration downAfter, Duration removalMargin,
+      Discovery discovery, Bootstrap bootstrap) {
+
+    /** The default of {@code tollgate.cluster.removal-margin}. */
+    public static final Duration DEFAULT_REMOVAL_MARGIN = Duration.ofSeconds(1);
 
     /** {@code tollgate.cluster.discovery}: how a node finds the other members. */
     public enum Discovery {
@@ -459,6 +464,7 @@ public record NodeSettings(
       Objects.requireNonNull(host, "host");
       seeds = List.copyOf(Objects.requireNonNull(seeds, "seeds"));
       Objects.requireNonNull(downAfter, "downAfter");
+      Objects.requireNonNull(removalMargin, "removalMargin");
       Objects.requireNonNull(discovery, "discovery");
       Objects.requireNonNull(bootstrap, "bootstrap");
       if (port < 0 || port > 65535) {
@@ -475,7 +481,7 @@ public record NodeSettings(
 
     /** Static seeds (or none), the default bootstrap settings unused. */
     public Cluster(String host, int port, List<String> seeds, Duration downAfter) {
-      this(host, port, seeds, downAfter, Discovery.SEEDS, Bootstrap.DEFAULT);
+      this(host, port, seeds, downAfter, DEFAULT_REMOVAL_MARGIN, Discovery.SEEDS, Bootstrap.DEFAULT);
     }
 
     /** Whether the cluster forms through Pekko's cluster bootstrap rather than seeds. */
@@ -484,19 +490,23 @@ public record NodeSettings(
     }
 
     public Cluster withPort(int p) {
-      return new Cluster(host, p, seeds, downAfter, discovery, bootstrap);
+      return new Cluster(host, p, seeds, downAfter, removalMargin, discovery, bootstrap);
     }
 
     public Cluster withSeeds(List<String> s) {
-      return new Cluster(host, port, s, downAfter, discovery, bootstrap);
+      return new Cluster(host, port, s, downAfter, removalMargin, discovery, bootstrap);
     }
 
     public Cluster withDownAfter(Duration d) {
-      return new Cluster(host, port, seeds, d, discovery, bootstrap);
+      return new Cluster(host, port, seeds, d, removalMargin, discovery, bootstrap);
+    }
+
+    public Cluster withRemovalMargin(Duration m) {
+      return new Cluster(host, port, seeds, downAfter, m, discovery, bootstrap);
     }
 
     public Cluster withDiscovery(Discovery d, Bootstrap b) {
-      return new Cluster(host, port, seeds, downAfter, d, b);
+      return new Cluster(host, port, seeds, downAfter, removalMargin, d, b);
     }
   }
 

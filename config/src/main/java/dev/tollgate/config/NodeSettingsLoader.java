@@ -313,6 +313,8 @@ public final class NodeSettingsLoader {
         List.of());
     Duration downAfter = r.read("tollgate.cluster.down-after", "a positive duration such as 10s", r::positiveDuration,
         Duration.ofSeconds(10));
+    Duration removalMargin = r.read("tollgate.cluster.removal-margin", "a positive duration such as 1s",
+        r::positiveDuration, NodeSettings.Cluster.DEFAULT_REMOVAL_MARGIN);
     NodeSettings.Cluster.Discovery discovery = r.read(DISCOVERY, "seeds, kubernetes-api or config",
         p -> NodeSettings.Cluster.Discovery.of(r.string(p)).orElseThrow(), NodeSettings.Cluster.Discovery.SEEDS);
     NodeSettings.Bootstrap defaults = NodeSettings.Bootstrap.DEFAULT;
@@ -344,7 +346,7 @@ public final class NodeSettingsLoader {
           + r.from(CONTACT_POINTS)));
       contactPoints = List.of();
     }
-    return new NodeSettings.Cluster(host, port, seeds, downAfter, discovery,
+    return new NodeSettings.Cluster(host, port, seeds, downAfter, removalMargin, discovery,
         new NodeSettings.Bootstrap(serviceName, required, selector, contactPoints));
   }
 

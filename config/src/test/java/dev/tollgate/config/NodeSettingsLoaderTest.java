@@ -53,6 +53,7 @@ class NodeSettingsLoaderTest {
     assertThat(s.cluster().port()).isEqualTo(25520);
     assertThat(s.cluster().seeds()).isEmpty();
     assertThat(s.cluster().downAfter()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.cluster().removalMargin()).isEqualTo(Duration.ofSeconds(1));
     assertThat(s.admin()).isEqualTo(new NodeSettings.Admin("127.0.0.1", 8081, ""));
     assertThat(s.admin().requiresToken()).isFalse();
   }
@@ -269,7 +270,7 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay")
         .containsEntry("TOLLGATE_METRICS_PORT", "tollgate.metrics.port");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(55);
+    assertThat(vars).hasSize(56);
   }
 
   @Test
