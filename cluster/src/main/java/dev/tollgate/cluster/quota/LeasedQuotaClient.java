@@ -28,9 +28,12 @@ import org.slf4j.LoggerFactory;
  * <p>When an entity's answer says its budget is spent, the node refuses locally until the window
  * ends or the bucket has a token again (re-asking at most once per {@link Settings#recheckSpent()}).
  * When an entity does not answer twice in a row, the node spends what it holds, then follows the
- * scope's {@code on_unavailable} for {@link Settings#unavailableBackoff()} before trying the entity
- * again, and logs that it does; except for a window that the entity's last answer said was spent,
- * which stays refused until it ends. One missed answer is asked again at once, with a longer
+ * scope's {@code on_unavailable} without making requests wait, and logs that it does; except for a
+ * window that the entity's last answer said was spent, which stays refused until it ends. Meanwhile
+ * one ask at a time goes on trying the entity in the background, the first {@link
+ * Settings#unavailableBackoff()} after the outage began and each later one as soon as the one before
+ * failed (at most one per backoff); the first answer ends the outage. An ask to a shard that is
+ * moving waits in its region, so the outage ends as soon as the entity serves again. One missed answer is asked again at once, with a longer
  * timeout ({@link QuotaEntities#acquireAgain}), the waiting requests still waiting: a shard handing
  * off to another node (a rolling restart) or a rebalance buffers the asks meanwhile, and its new
  * home can take longer than one ask's timeout to answer on a busy machine. Leases a node stops
@@ -61,8 +64,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private static final Duration NEXT_WINDOW_LEAD = Duration.ofMillis(250);
 
   /**
-   * @param unavailableBackoff how long to follow {@code on_unavailable} after an entity failed to
-   *     answer, before asking it again
+   * @param unavailableBackoff how long after an outage began the entity is asked again in the
+   *     background, and the least time between the starts of two such asks
    * @param recheckSpent how long a spent budget is believed before asking the entity again (leases
    *     returned by other nodes may have refilled it)
    * @param idleRelease return a lease not used for this long
@@ -260,7 +263,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       askNextWindowIfDue(s, now);
       return done(limited(s, dry, dry.spentUntilNanos - now, now, asked > 0));
     }
-    if (s.unavailableUntilNanos - now > 0) {
+    if (s.missedAnswers >= 2) {
+      // An outage: requests do not wait for the entity. One ask at a time goes on trying it, and
+      // its answer ends the outage at once (an ask to a shard that is moving waits in its region).
+      probe(s, now);
       if (dry.spentAtLastAnswer(now)) {
         // Only tokens that other nodes give back could change that: a refusal until the window
         // ends, not an outage (and no local share of a window already spent).
@@ -472,6 +478,17 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     take(s, l, next, clock.instant(), now);
   }
 
+  /** During an outage, asks the entity in the background, if no ask is out and the backoff since the last one has passed. */
+  private void probe(ScopeState s, long now) {
+    synchronized (s) {
+      if (s.pending != null || now - s.unavailableUntilNanos < 0) {
+        return;
+      }
+      s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
+    }
+    ask(s);
+  }
+
   private void becameUnavailable(ScopeState s, Throwable failure) {
     long now = nanoClock.getAsLong();
     if (++s.missedAnswers < 2) {
@@ -479,8 +496,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       LOG.debug("Quota entity {} did not answer ({}); asking again", s.scope.entityId(), failure.toString());
       return;
     }
-    s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
     if (s.missedAnswers == 2) {
+      // The outage begins: the first ask in the background after the backoff. Later ones start as
+      // soon as the one before has failed (once per backoff at most, see probe).
+      s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
       // Once per outage: the count goes back to 0 only with an answer.
       LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
           s.scope.entityId(), failure.toString(), s.scope.onUnavailable().name().toLowerCase(java.util.Locale.ROOT));
@@ -501,8 +520,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   private Verdict unavailable(ScopeState s, long now, boolean remote) {
     if (s.scope.onUnavailable() == OnUnavailable.DENY) {
+      // Until the next ask to the entity; one is out already when that time has passed.
+      long retry = s.unavailableUntilNanos - now;
       return new Verdict(Verdict.Outcome.UNAVAILABLE, statuses(s, now), s.limits[0].status(now),
-          Duration.ofNanos(s.unavailableUntilNanos - now), remote, false);
+          Duration.ofNanos(retry > 0 ? retry : settings.unavailableBackoff().toNanos()), remote, false);
     }
     int nodes = entities.reachableNodes();
     Instant wallNow = clock.instant();

@@ -1,6 +1,7 @@
 package dev.tollgate.cluster.quota;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
 import dev.tollgate.config.OnUnavailable;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +65,8 @@ class LeasedQuotaClientTest {
     final AtomicInteger asksAgain = new AtomicInteger();
     final AtomicLong released = new AtomicLong();
     volatile boolean down;
+    /** While down, whether an ask fails only after this long (an entity that does not answer), not at once. */
+    volatile Duration silentFor = Duration.ZERO;
     /** Acquires still to fail, as if their answers were lost (a shard handing off); then as {@code down} says. */
     final AtomicInteger failNext = new AtomicInteger();
     volatile int reachable = 2;
@@ -85,7 +89,14 @@ class LeasedQuotaClientTest {
     public CompletionStage<ConsumerQuota.Answer> acquire(String entityId, List<ConsumerQuota.Ask> asks) {
       acquires.incrementAndGet();
       if (down || failNext.getAndUpdate(f -> Math.max(0, f - 1)) > 0) {
-        return CompletableFuture.failedFuture(new TimeoutException("entity " + entityId + " did not answer"));
+        TimeoutException silence = new TimeoutException("entity " + entityId + " did not answer");
+        if (silentFor.isZero()) {
+          return CompletableFuture.failedFuture(silence);
+        }
+        CompletableFuture<ConsumerQuota.Answer> later = new CompletableFuture<>();
+        CompletableFuture.delayedExecutor(silentFor.toMillis(), TimeUnit.MILLISECONDS)
+            .execute(() -> later.completeExceptionally(silence));
+        return later;
       }
       return AskPattern.ask(entity(entityId), replyTo -> new ConsumerQuota.Acquire(node, asks, replyTo),
           Duration.ofSeconds(5), kit.scheduler());
@@ -376,6 +387,44 @@ class LeasedQuotaClientTest {
       }
     }
     assertThat(shared).as("a quarter of the limit: four nodes are reachable").isEqualTo(250);
+  }
+
+  /**
+   * During an outage requests get the plan's answer at once, never waiting for the entity; one ask
+   * at a time tries it in the background, and the first answer ends the outage.
+   */
+  @Test
+  void duringAnOutageRequestsDoNotWaitAndOneAskInTheBackgroundEndsIt() throws Exception {
+    LimitSpec hourly = new LimitSpec("window/3600s", 1000, "hour", 0);
+    DirectEntities entities = new DirectEntities("a");
+    LeasedQuotaClient client = client(entities, LeasedQuotaClient.Settings.DEFAULT);
+    QuotaScope deny = scope("c:probe-" + System.nanoTime(), hourly, OnUnavailable.DENY);
+    assertThat(admit(client, deny).admitted()).isTrue();
+    entities.down = true;
+    Verdict last = null;
+    for (int i = 0; i < 1000 && (last == null || last.admitted()); i++) {
+      last = admit(client, deny);
+    }
+    assertThat(last.outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+
+    // The entity now stays silent for a while before each ask fails, as a crashed node's does.
+    entities.silentFor = Duration.ofMillis(1500);
+    Thread.sleep(LeasedQuotaClient.Settings.DEFAULT.unavailableBackoff().toMillis() + 100);
+    int asked = entities.acquires.get();
+    for (int i = 0; i < 20; i++) {
+      java.util.concurrent.CompletableFuture<Verdict> v = client.admit(List.of(deny)).toCompletableFuture();
+      assertThat(v).as("answered without waiting for the entity").isDone();
+      assertThat(v.join().outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+      assertThat(v.join().retryAfter()).isPositive();
+    }
+    assertThat(entities.acquires.get()).as("one ask in the background").isEqualTo(asked + 1);
+
+    // The entity is back: once the ask out has failed, the next starts, is answered, and ends the outage.
+    entities.silentFor = Duration.ZERO;
+    entities.down = false;
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+        .until(() -> admit(client, deny).admitted());
+    assertThat(entities.acquires.get()).isLessThanOrEqualTo(asked + 3);
   }
 
   /**
