@@ -370,6 +370,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private void apply(ScopeState s, ConsumerQuota.Answer answer) {
     Instant wallNow = clock.instant();
     long now = nanoClock.getAsLong();
+    if (s.missedAnswers >= 2) {
+      LOG.info("Quota entity {} answers again, {} ms after the outage began", s.scope.entityId(),
+          (now - s.outageSinceNanos) / 1_000_000);
+    }
     s.unavailableUntilNanos = now - LONG_AGO;
     s.missedAnswers = 0;
     for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
@@ -500,6 +504,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       // The outage begins: the first ask in the background after the backoff. Later ones start as
       // soon as the one before has failed (once per backoff at most, see probe).
       s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
+      s.outageSinceNanos = now;
       // Once per outage: the count goes back to 0 only with an answer.
       LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
           s.scope.entityId(), failure.toString(), s.scope.onUnavailable().name().toLowerCase(java.util.Locale.ROOT));
@@ -616,6 +621,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     volatile long unavailableUntilNanos;
     /** Asks in a row the entity did not answer; 0 after an answer. Written by one ask at a time. */
     volatile int missedAnswers;
+    /** When the second of the missed answers failed: the outage began. */
+    volatile long outageSinceNanos;
     /** The ask on its way, if any; guarded by this. */
     CompletableFuture<Void> pending;
     /** Whether an ask for next-window leases is on its way; guarded by this. */
