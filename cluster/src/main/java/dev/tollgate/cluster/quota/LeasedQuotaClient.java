@@ -33,11 +33,13 @@ import org.slf4j.LoggerFactory;
  * one ask at a time goes on trying the entity in the background, the first {@link
  * Settings#unavailableBackoff()} after the outage began and each later one as soon as the one before
  * failed (at most one per backoff); the first answer ends the outage. An ask to a shard that is
- * moving waits in its region, so the outage ends as soon as the entity serves again. One missed answer is asked again at once, with a longer
- * timeout ({@link QuotaEntities#acquireAgain}), the waiting requests still waiting: a shard handing
- * off to another node (a rolling restart) or a rebalance buffers the asks meanwhile, and its new
- * home can take longer than one ask's timeout to answer on a busy machine. Leases a node stops
- * using are returned after {@link Settings#idleRelease()}.
+ * moving waits in its region, so the outage ends as soon as the entity serves again.
+ *
+ * <p>One missed answer is asked again at once, with a longer timeout ({@link
+ * QuotaEntities#acquireAgain}), the waiting requests still waiting: a shard handing off to another
+ * node (a rolling restart) or a rebalance buffers the asks meanwhile, and its new home can take
+ * longer than one ask's timeout to answer on a busy machine. Leases a node stops using are returned
+ * after {@link Settings#idleRelease()}.
  *
  * <p>Thread-safe. {@link #admit} is non-blocking.
  */
@@ -482,7 +484,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     take(s, l, next, clock.instant(), now);
   }
 
-  /** During an outage, asks the entity in the background, if no ask is out and the backoff since the last one has passed. */
+  /** During an outage: asks the entity in the background, unless an ask is out or the last began within the backoff. */
   private void probe(ScopeState s, long now) {
     synchronized (s) {
       if (s.pending != null || now - s.unavailableUntilNanos < 0) {

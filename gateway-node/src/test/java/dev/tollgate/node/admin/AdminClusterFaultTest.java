@@ -51,7 +51,7 @@ class AdminClusterFaultTest {
   @Test
   void aCrashedMembersRegionIsReportedSilentAndItsConsumersUsageIs503() throws Exception {
     try (AdminCluster cluster = new AdminCluster(CONFIG, 2,
-        s -> s.withCluster(s.cluster().withDownAfter(Duration.ofSeconds(60))))) {
+        s -> s.withCluster(s.cluster().withDownAfter(Duration.ofSeconds(60)).withRemovalMargin(Duration.ofSeconds(60))))) {
       GatewayNode first = cluster.nodes.get(0);
       // Consumers until one's entity lives on the second node, which is crashed then; the first
       // (the oldest, which runs the shard coordinator) survives.
@@ -103,8 +103,8 @@ class AdminClusterFaultTest {
       Cluster.get(survivor.system()).manager().tell(new Down(crashedAddress));
       await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
           .until(() -> json(admin.admin("GET", "/cluster", null).body()).path("members").size() == 1);
-      // Its shards move to the survivor only after the downing provider's removal margin (here the
-      // minute of down-after): until then the consumer's usage stays 503.
+      // Its shards move to the survivor only after the removal margin (a minute here): until then
+      // the consumer's usage stays 503.
       assertThat(admin.admin("GET", "/consumers/" + consumer + "/usage", null).statusCode()).isEqualTo(503);
     }
   }
