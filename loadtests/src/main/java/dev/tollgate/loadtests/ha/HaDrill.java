@@ -30,6 +30,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 
@@ -238,14 +240,27 @@ public final class HaDrill {
         + Instant.ofEpochMilli(killedAt) + "; requests out on it at that moment: " + inFlight
         + " known (and " + unknown + " on new connections, whose node the generator learns from their first answer);"
         + " client connections HAProxy had open to it: " + (sessions < 0 ? "unknown" : String.valueOf(sessions)));
-    long removedAt = 0;
     int survivor = victim == 1 ? 2 : 1;
     long deadline = killedAt + 45_000;
+    // GET /cluster also asks every shard region, and waits seconds for the dead node's: one call
+    // at a time would see the removal seconds late. So the views are asked for every 250 ms, a few
+    // at once, and the removal dates from the first call that saw it (its view is read when the
+    // call arrives).
+    AtomicLong removedSince = new AtomicLong();
+    AtomicInteger viewsOut = new AtomicInteger();
+    long removedAt = 0;
     while (System.currentTimeMillis() < deadline) {
       long now = System.currentTimeMillis();
-      if (removedAt == 0 && memberGone(survivor, victim)) {
-        removedAt = now;
+      if (removedSince.get() == 0 && viewsOut.get() < 6) {
+        viewsOut.incrementAndGet();
+        clusterViewAsync(survivor).whenComplete((view, failure) -> {
+          viewsOut.decrementAndGet();
+          if (failure == null && memberGone(view, victim)) {
+            removedSince.accumulateAndGet(now, (a, b) -> a == 0 ? b : Math.min(a, b));
+          }
+        });
       }
+      removedAt = removedSince.get();
       long quietSince = Math.max(killedAt, t.lastConsumerFailure.get());
       if (removedAt > 0 && now - quietSince >= 5_000) {
         break;
@@ -564,24 +579,35 @@ public final class HaDrill {
     return 1;
   }
 
-  /** Whether {@code node}'s view of the cluster has lost {@code gone} and every other member is up and reachable. */
-  private boolean memberGone(int node, int gone) {
-    try {
-      JsonNode members = clusterView(node).path("members");
-      boolean any = false;
-      for (JsonNode m : members) {
-        if (options.nodeOf(m.path("address").asText()) == gone) {
-          return false;
-        }
-        if (!"Up".equals(m.path("status").asText()) || !m.path("reachable").asBoolean()) {
-          return false;
-        }
-        any = true;
+  /** Whether a node's view of the cluster has lost {@code gone} and every other member is up and reachable. */
+  private boolean memberGone(JsonNode view, int gone) {
+    boolean any = false;
+    for (JsonNode m : view.path("members")) {
+      if (options.nodeOf(m.path("address").asText()) == gone) {
+        return false;
       }
-      return any;
-    } catch (Exception e) {
-      return false;
+      if (!"Up".equals(m.path("status").asText()) || !m.path("reachable").asBoolean()) {
+        return false;
+      }
+      any = true;
     }
+    return any;
+  }
+
+  private java.util.concurrent.CompletableFuture<JsonNode> clusterViewAsync(int node) {
+    return admin.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + options.adminPort(node)
+            + "/cluster")).timeout(Duration.ofSeconds(12)).build(), HttpResponse.BodyHandlers.ofString())
+        .thenApply(r -> {
+          if (r.statusCode() != 200) {
+            throw new java.util.concurrent.CompletionException(
+                new IOException("GET /cluster on node " + node + ": " + r.statusCode()));
+          }
+          try {
+            return JSON.readTree(r.body());
+          } catch (IOException e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+        });
   }
 
   private JsonNode clusterView(int node) throws IOException, InterruptedException {
