@@ -486,6 +486,10 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   /** During an outage: asks the entity in the background, unless an ask is out or the last began within the backoff. */
   private void probe(ScopeState s, long now) {
+    if (now - s.unavailableUntilNanos < 0) {
+      // The usual case during an outage, without taking the scope's lock.
+      return;
+    }
     synchronized (s) {
       if (s.pending != null || now - s.unavailableUntilNanos < 0) {
         return;

@@ -141,6 +141,15 @@ class LeasedQuotaClientTest {
     return client.admit(List.of(scopes)).toCompletableFuture().join();
   }
 
+  /** Admits until a request is not admitted (at most 1,000 times); returns that request's verdict. */
+  static Verdict admitUntilRefused(QuotaClient client, QuotaScope scope) {
+    Verdict last = null;
+    for (int i = 0; i < 1000 && (last == null || last.admitted()); i++) {
+      last = admit(client, scope);
+    }
+    return last;
+  }
+
   @Test
   void twoNodesAdmitExactlyTheLimitBetweenThemMostlyWithoutWaiting() throws Exception {
     LimitSpec daily = new LimitSpec("window/86400s", 3000, "day", 0);
@@ -401,11 +410,7 @@ class LeasedQuotaClientTest {
     QuotaScope deny = scope("c:probe-" + System.nanoTime(), hourly, OnUnavailable.DENY);
     assertThat(admit(client, deny).admitted()).isTrue();
     entities.down = true;
-    Verdict last = null;
-    for (int i = 0; i < 1000 && (last == null || last.admitted()); i++) {
-      last = admit(client, deny);
-    }
-    assertThat(last.outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+    assertThat(admitUntilRefused(client, deny).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
 
     // The entity now stays silent for a while before each ask fails, as a crashed node's does.
     entities.silentFor = Duration.ofMillis(1500);
@@ -462,10 +467,6 @@ class LeasedQuotaClientTest {
     QuotaScope open = scope("c:open-" + n, new LimitSpec("window/3600s", 1000, "hour", 0), OnUnavailable.DENY);
     assertThat(admit(client, open).admitted()).isTrue();
     entities.down = true;
-    Verdict last = null;
-    for (int i = 0; i < 1000 && (last == null || last.admitted()); i++) {
-      last = admit(client, open);
-    }
-    assertThat(last.outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+    assertThat(admitUntilRefused(client, open).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
   }
 }
