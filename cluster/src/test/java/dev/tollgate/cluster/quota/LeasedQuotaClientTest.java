@@ -413,7 +413,8 @@ class LeasedQuotaClientTest {
     assertThat(admitUntilRefused(client, deny).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
 
     // The entity now stays silent for a while before each ask fails, as a crashed node's does.
-    entities.silentFor = Duration.ofMillis(1500);
+    // Long enough that the ask does not fail while the test admits (a stalled machine included).
+    entities.silentFor = Duration.ofSeconds(4);
     Thread.sleep(LeasedQuotaClient.Settings.DEFAULT.unavailableBackoff().toMillis() + 100);
     int asked = entities.acquires.get();
     for (int i = 0; i < 20; i++) {
@@ -427,7 +428,7 @@ class LeasedQuotaClientTest {
     // The entity is back: once the ask out has failed, the next starts, is answered, and ends the outage.
     entities.silentFor = Duration.ZERO;
     entities.down = false;
-    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+    await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
         .until(() -> admit(client, deny).admitted());
     assertThat(entities.acquires.get()).isLessThanOrEqualTo(asked + 3);
   }
