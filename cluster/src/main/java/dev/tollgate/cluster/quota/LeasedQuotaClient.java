@@ -376,7 +376,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       LOG.info("Quota entity {} answers again, {} ms after the outage began", s.scope.entityId(),
           (now - s.outageSinceNanos) / 1_000_000);
     }
-    s.unavailableUntilNanos = now - LONG_AGO;
+    s.outageAskAtNanos = now - LONG_AGO;
     s.missedAnswers = 0;
     for (ConsumerQuota.LeaseGrant grant : answer.grants()) {
       LimitState l = s.limit(grant.limitId());
@@ -486,15 +486,15 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
 
   /** During an outage: asks the entity in the background, unless an ask is out or the last began within the backoff. */
   private void probe(ScopeState s, long now) {
-    if (now - s.unavailableUntilNanos < 0) {
+    if (now - s.outageAskAtNanos < 0) {
       // The usual case during an outage, without taking the scope's lock.
       return;
     }
     synchronized (s) {
-      if (s.pending != null || now - s.unavailableUntilNanos < 0) {
+      if (s.pending != null || now - s.outageAskAtNanos < 0) {
         return;
       }
-      s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
+      s.outageAskAtNanos = now + settings.unavailableBackoff().toNanos();
     }
     ask(s);
   }
@@ -509,7 +509,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     if (s.missedAnswers == 2) {
       // The outage begins: the first ask in the background after the backoff. Later ones start as
       // soon as the one before has failed (once per backoff at most, see probe).
-      s.unavailableUntilNanos = now + settings.unavailableBackoff().toNanos();
+      s.outageAskAtNanos = now + settings.unavailableBackoff().toNanos();
       s.outageSinceNanos = now;
       // Once per outage: the count goes back to 0 only with an answer.
       LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
@@ -532,7 +532,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private Verdict unavailable(ScopeState s, long now, boolean remote) {
     if (s.scope.onUnavailable() == OnUnavailable.DENY) {
       // Until the next ask to the entity; one is out already when that time has passed.
-      long retry = s.unavailableUntilNanos - now;
+      long retry = s.outageAskAtNanos - now;
       return new Verdict(Verdict.Outcome.UNAVAILABLE, statuses(s, now), s.limits[0].status(now),
           Duration.ofNanos(retry > 0 ? retry : settings.unavailableBackoff().toNanos()), remote, false);
     }
@@ -624,7 +624,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     final QuotaScope scope;
     final LimitState[] limits;
     volatile long lastUsedNanos;
-    volatile long unavailableUntilNanos;
+    /** During an outage, when the next ask in the background may start (and what Retry-After says). */
+    volatile long outageAskAtNanos;
     /** Asks in a row the entity did not answer; 0 after an answer. Written by one ask at a time. */
     volatile int missedAnswers;
     /** When the second of the missed answers failed: the outage began. */
@@ -644,7 +645,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         limits[i] = new LimitState(scope.limits().get(i), scope.names().get(i), nanoClock, now, wallNow);
       }
       this.lastUsedNanos = now;
-      this.unavailableUntilNanos = now - LONG_AGO;
+      this.outageAskAtNanos = now - LONG_AGO;
     }
 
     LimitState limit(String id) {

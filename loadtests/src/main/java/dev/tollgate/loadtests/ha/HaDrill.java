@@ -611,12 +611,11 @@ public final class HaDrill {
   }
 
   private JsonNode clusterView(int node) throws IOException, InterruptedException {
-    HttpResponse<String> r = admin.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + options.adminPort(node)
-        + "/cluster")).timeout(Duration.ofSeconds(12)).build(), HttpResponse.BodyHandlers.ofString());
-    if (r.statusCode() != 200) {
-      throw new IOException("GET /cluster on node " + node + ": " + r.statusCode());
+    try {
+      return clusterViewAsync(node).get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
     }
-    return JSON.readTree(r.body());
   }
 
   private HttpConnection.Response get(InetAddress source, String path) throws IOException {
