@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Time to down a crashed member: the failure detector's acceptable heartbeat pause (3 s by
  * default) to mark it unreachable, then {@code down-after}, then a gossip round or two. Its shards
- * and singletons start elsewhere {@code removal-margin} later.
+ * and singletons start elsewhere {@code removal-margin} later. With {@code down-crashed}, a member
+ * whose remoting port refuses connections is downed as soon as it is unreachable ({@link
+ * CrashDowning}), without the {@code down-after}.
  */
 public final class ClusterMembership {
 
@@ -103,9 +105,13 @@ public final class ClusterMembership {
    * the node joins itself and forms a cluster of one. With a bootstrap discovery, Pekko Management
    * starts (its bound address is the node's own contact point), then cluster bootstrap, which joins
    * the cluster its contact points have or forms one with them. A later {@code
-   * PekkoManagement.start()} gets the same binding.
+   * PekkoManagement.start()} gets the same binding. With {@code down-crashed}, the node also watches
+   * for crashed members ({@link CrashDowning}).
    */
   public static void join(ActorSystem<?> system, NodeSettings.Cluster cluster) {
+    if (cluster.downCrashed()) {
+      CrashDowning.start(system, CrashDowning.Settings.DEFAULT);
+    }
     if (cluster.bootstraps()) {
       bootstrap(system, cluster);
     } else if (cluster.seeds().isEmpty()) {

@@ -92,6 +92,84 @@ class ClusterMembershipTest {
     System.out.println("crashed member removed after " + downedAfterMs + " ms (down-after 2 s)");
   }
 
+  /** Three members; the second and third can crash (terminated, they do not leave politely). */
+  List<ActorSystem<Void>> threeMembers(NodeSettings.Cluster base, int[] ports) {
+    String crashes = """
+        pekko.coordinated-shutdown.run-by-actor-system-terminate = off
+        pekko.cluster.run-coordinated-shutdown-when-down = off
+        """;
+    ActorSystem<Void> a = node(base.withPort(ports[0]), "");
+    ActorSystem<Void> b = node(base.withPort(ports[1]), crashes);
+    ActorSystem<Void> c = node(base.withPort(ports[2]), crashes);
+    await().atMost(Duration.ofSeconds(30)).until(() -> up(a) == 3 && up(b) == 3 && up(c) == 3);
+    return List.of(a, b, c);
+  }
+
+  static NodeSettings.Cluster waitingAMinute(int[] ports) {
+    return NodeSettingsLoader.defaults().cluster().withSeeds(List.of("127.0.0.1:" + ports[0]))
+        .withDownAfter(Duration.ofSeconds(60));
+  }
+
+  void crash(ActorSystem<Void> system) {
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().join();
+    systems.remove(system);
+  }
+
+  static int members(ActorSystem<?> system) {
+    return (int) StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false).count();
+  }
+
+  static boolean seesUnreachable(ActorSystem<?> system, int count) {
+    return Cluster.get(system).state().getUnreachable().size() == count;
+  }
+
+  @Test
+  void aCrashedMemberWhosePortRefusesIsDownedWithoutWaitingDownAfter() throws Exception {
+    int[] ports = {freePort(), freePort(), freePort()};
+    List<ActorSystem<Void>> m = threeMembers(waitingAMinute(ports), ports);
+    long start = System.nanoTime();
+    crash(m.get(2));
+    // The resolver alone would keep it a minute; the refused connects get it downed and removed.
+    await().atMost(Duration.ofSeconds(30)).until(() -> members(m.get(0)) == 2 && members(m.get(1)) == 2);
+    System.out.println("crashed member removed after " + (System.nanoTime() - start) / 1_000_000
+        + " ms (down-after 60 s)");
+    assertThat(up(m.get(0))).isEqualTo(2);
+    assertThat(up(m.get(1))).isEqualTo(2);
+  }
+
+  @Test
+  void aMemberWhosePortStillAcceptsIsLeftToTheResolver() throws Exception {
+    int[] ports = {freePort(), freePort(), freePort()};
+    List<ActorSystem<Void>> m = threeMembers(waitingAMinute(ports), ports);
+    crash(m.get(2));
+    // Something listens on its port again (as a paused process's kernel would still accept): no
+    // proof that the process is gone.
+    try (ServerSocket stillThere = new ServerSocket(ports[2], 50, java.net.InetAddress.getLoopbackAddress())) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> seesUnreachable(m.get(0), 1) && seesUnreachable(m.get(1), 1));
+      Thread.sleep(5_000);
+      assertThat(members(m.get(0))).isEqualTo(3);
+      assertThat(members(m.get(1))).isEqualTo(3);
+      assertThat(Cluster.get(m.get(0)).state().getUnreachable()).allMatch(u -> u.status() == MemberStatus.up());
+    }
+  }
+
+  @Test
+  void aMinorityDownsNobodyItself() throws Exception {
+    int[] ports = {freePort(), freePort(), freePort()};
+    List<ActorSystem<Void>> m = threeMembers(waitingAMinute(ports), ports);
+    ActorSystem<Void> survivor = m.get(0);
+    crash(m.get(2));
+    crash(m.get(1));
+    await().atMost(Duration.ofSeconds(20)).until(() -> seesUnreachable(survivor, 2));
+    Thread.sleep(5_000);
+    // One of three cannot tell a crash of both others from its own isolation behind a firewall that
+    // resets: keep-majority's verdict is the resolver's to give.
+    assertThat(members(survivor)).isEqualTo(3);
+    assertThat(Cluster.get(survivor).state().getUnreachable()).hasSize(2)
+        .allMatch(u -> u.status() == MemberStatus.up());
+  }
+
   @Test
   void aDownedMembersShardsAndSingletonsWaitTheRemovalMarginNotDownAfterAgain() {
     NodeSettings.Cluster settings = NodeSettingsLoader.defaults().cluster().withPort(0)

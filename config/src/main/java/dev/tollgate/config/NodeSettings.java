@@ -421,11 +421,14 @@ public record NodeSettings(
    * @param downAfter how long a member stays unreachable before the split-brain resolver downs it
    * @param removalMargin how long after a member is downed its shards and singletons wait before
    *     they start elsewhere (Pekko's {@code down-removal-margin})
+   * @param downCrashed whether a member that is unreachable and whose remoting port refuses
+   *     connections (its process is gone) is downed at once, rather than after {@code downAfter},
+   *     while the members still reachable are a majority
    * @param discovery how the node finds the others
    * @param bootstrap the cluster bootstrap's settings, used unless {@code discovery} is seeds
    */
   public record Cluster(String host, int port, List<String> seeds, Duration downAfter, Duration removalMargin,
-      Discovery discovery, Bootstrap bootstrap) {
+      boolean downCrashed, Discovery discovery, Bootstrap bootstrap) {
 
     /** The default of {@code tollgate.cluster.removal-margin}. */
     public static final Duration DEFAULT_REMOVAL_MARGIN = Duration.ofSeconds(1);
@@ -482,7 +485,7 @@ public record NodeSettings(
 
     /** Static seeds (or none), the default bootstrap settings unused. */
     public Cluster(String host, int port, List<String> seeds, Duration downAfter) {
-      this(host, port, seeds, downAfter, DEFAULT_REMOVAL_MARGIN, Discovery.SEEDS, Bootstrap.DEFAULT);
+      this(host, port, seeds, downAfter, DEFAULT_REMOVAL_MARGIN, true, Discovery.SEEDS, Bootstrap.DEFAULT);
     }
 
     /** Whether the cluster forms through Pekko's cluster bootstrap rather than seeds. */
@@ -491,23 +494,27 @@ public record NodeSettings(
     }
 
     public Cluster withPort(int p) {
-      return new Cluster(host, p, seeds, downAfter, removalMargin, discovery, bootstrap);
+      return new Cluster(host, p, seeds, downAfter, removalMargin, downCrashed, discovery, bootstrap);
     }
 
     public Cluster withSeeds(List<String> s) {
-      return new Cluster(host, port, s, downAfter, removalMargin, discovery, bootstrap);
+      return new Cluster(host, port, s, downAfter, removalMargin, downCrashed, discovery, bootstrap);
     }
 
     public Cluster withDownAfter(Duration d) {
-      return new Cluster(host, port, seeds, d, removalMargin, discovery, bootstrap);
+      return new Cluster(host, port, seeds, d, removalMargin, downCrashed, discovery, bootstrap);
     }
 
     public Cluster withRemovalMargin(Duration m) {
-      return new Cluster(host, port, seeds, downAfter, m, discovery, bootstrap);
+      return new Cluster(host, port, seeds, downAfter, m, downCrashed, discovery, bootstrap);
+    }
+
+    public Cluster withDownCrashed(boolean on) {
+      return new Cluster(host, port, seeds, downAfter, removalMargin, on, discovery, bootstrap);
     }
 
     public Cluster withDiscovery(Discovery d, Bootstrap b) {
-      return new Cluster(host, port, seeds, downAfter, removalMargin, d, b);
+      return new Cluster(host, port, seeds, downAfter, removalMargin, downCrashed, d, b);
     }
   }
 

@@ -315,6 +315,7 @@ public final class NodeSettingsLoader {
         Duration.ofSeconds(10));
     Duration removalMargin = r.read("tollgate.cluster.removal-margin", "a positive duration such as 1s",
         r::positiveDuration, NodeSettings.Cluster.DEFAULT_REMOVAL_MARGIN);
+    boolean downCrashed = r.read("tollgate.cluster.down-crashed", "true or false", r::bool, true);
     NodeSettings.Cluster.Discovery discovery = r.read(DISCOVERY, "seeds, kubernetes-api or config",
         p -> NodeSettings.Cluster.Discovery.of(r.string(p)).orElseThrow(), NodeSettings.Cluster.Discovery.SEEDS);
     NodeSettings.Bootstrap defaults = NodeSettings.Bootstrap.DEFAULT;
@@ -346,7 +347,7 @@ public final class NodeSettingsLoader {
           + r.from(CONTACT_POINTS)));
       contactPoints = List.of();
     }
-    return new NodeSettings.Cluster(host, port, seeds, downAfter, removalMargin, discovery,
+    return new NodeSettings.Cluster(host, port, seeds, downAfter, removalMargin, downCrashed, discovery,
         new NodeSettings.Bootstrap(serviceName, required, selector, contactPoints));
   }
 

@@ -54,6 +54,7 @@ class NodeSettingsLoaderTest {
     assertThat(s.cluster().seeds()).isEmpty();
     assertThat(s.cluster().downAfter()).isEqualTo(Duration.ofSeconds(10));
     assertThat(s.cluster().removalMargin()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(s.cluster().downCrashed()).isTrue();
     assertThat(s.admin()).isEqualTo(new NodeSettings.Admin("127.0.0.1", 8081, ""));
     assertThat(s.admin().requiresToken()).isFalse();
   }
@@ -270,7 +271,18 @@ class NodeSettingsLoaderTest {
         .containsEntry("TOLLGATE_SHUTDOWN_READY_DELAY", "tollgate.shutdown.ready-delay")
         .containsEntry("TOLLGATE_METRICS_PORT", "tollgate.metrics.port");
     assertThat(new HashSet<>(vars.values())).hasSize(vars.size());
-    assertThat(vars).hasSize(56);
+    assertThat(vars).hasSize(57);
+  }
+
+  @Test
+  void downingCrashedMembersAtOnceCanBeTurnedOff() throws Exception {
+    NodeSettings off = NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DOWN_CRASHED", "false"),
+        new Properties());
+    assertThat(off.cluster().downCrashed()).isFalse();
+    assertThat(errors(() -> NodeSettingsLoader.load(Optional.empty(), Map.of("TOLLGATE_CLUSTER_DOWN_CRASHED", "soon"),
+        new Properties()))).containsExactly(
+        "tollgate.cluster.down-crashed: \"soon\" (expected: true or false) from environment variable"
+            + " TOLLGATE_CLUSTER_DOWN_CRASHED");
   }
 
   @Test
