@@ -17,6 +17,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -33,49 +34,54 @@ import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Down;
-import org.apache.pekko.cluster.typed.Subscribe;
+import org.apache.pekko.remote.RemoteActorRefProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 
 /**
- * Downs a crashed member at once instead of after the split-brain resolver's {@code down-after}.
+ * Downs a crashed member at once instead of after the failure detector's verdict and the
+ * split-brain resolver's {@code down-after}.
  *
  * <p>The resolver waits {@code down-after} so that both sides of a partition see the same picture
- * before one of them downs the other. A member whose process is gone needs no such wait, and its
- * host says so: connecting to its remoting port is refused. So, on every node, each member the
- * failure detector finds unreachable is probed with a TCP connect; when {@link Settings#refusals}
- * probes in a row, {@link Settings#probeInterval} apart, are refused, and the members still reachable
- * are more than half of the cluster (what keep-majority would decide, only sooner), it is downed.
- * Its shards and singletons then start elsewhere after the removal margin.
+ * before one of them downs the other, and the failure detector waits out its acceptable heartbeat
+ * pause before that. A member whose process is gone needs neither wait, and its host says so:
+ * connecting to its remoting port is refused. So every node connects to each other member's
+ * remoting port every {@link Settings#watchInterval}. When {@link Settings#refusals} connects in a
+ * row, {@link Settings#probeInterval} apart, are refused, and the members that can still be reached
+ * are more than half of the cluster (what keep-majority would decide, only sooner), the member is
+ * downed, and its incarnation quarantined, so that the leader removes it at once. Its shards and
+ * singletons then start elsewhere after the removal margin.
  *
- * <p>Anything short of a refusal leaves the member to the resolver: a connect that is accepted (a
- * paused or busy process, or its next incarnation already bound), one that gets no answer in
- * {@link Settings#connectTimeout} (a host that is down or cut off), a host that cannot be reached.
- * Such members are probed again every {@link Settings#recheckInterval} while they stay unreachable,
- * since a paused process can die later. A live member's port never refuses a connect, unless a
- * firewall between the nodes rejects connections with a reset (then turn this off), or a kernel is
- * set to reset connections its full accept queue cannot take ({@code tcp_abort_on_overflow}, off by
- * default), which two refusals apart and an unreachable verdict first make unlikely to matter.
+ * <p>Anything short of a refusal leaves the member to the failure detector and the resolver: a
+ * connect that is accepted (a live, paused or busy process, or its next incarnation already bound),
+ * one that gets no answer in {@link Settings#connectTimeout} (a host that is down or cut off), a
+ * host that cannot be reached. A member that is leaving is probed only once the failure detector
+ * finds it unreachable, and an exiting one not at all: its remoting stops when its leaving is done,
+ * and Pekko removes an exiting member that stops answering without downing it. A live member's port never
+ * refuses a connect, unless a firewall between the nodes rejects connections with a reset (then
+ * turn this off: the majority rule keeps an isolated node from downing the others, but not a
+ * firewall that resets some paths only), or a kernel is set to reset connections its full accept
+ * queue cannot take ({@code tcp_abort_on_overflow}, off by default).
  */
 public final class CrashDowning {
 
   private static final Logger log = LoggerFactory.getLogger(CrashDowning.class);
 
   /**
+   * @param watchInterval how often each other member's remoting port is probed
    * @param refusals refused probes in a row that prove a member's process gone
    * @param probeInterval the wait after a refused probe before the next one
-   * @param recheckInterval the wait after a probe that was not refused (while the member stays
-   *     unreachable), and after a refusal that could not be acted on for want of a majority
    * @param connectTimeout how long a probe waits for its connect
    */
-  public record Settings(int refusals, Duration probeInterval, Duration recheckInterval, Duration connectTimeout) {
+  public record Settings(Duration watchInterval, int refusals, Duration probeInterval, Duration connectTimeout) {
 
     public static final Settings DEFAULT =
-        new Settings(2, Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        new Settings(Duration.ofMillis(500), 2, Duration.ofMillis(200), Duration.ofSeconds(1));
 
     public Settings {
+      Objects.requireNonNull(watchInterval, "watchInterval");
       Objects.requireNonNull(probeInterval, "probeInterval");
-      Objects.requireNonNull(recheckInterval, "recheckInterval");
       Objects.requireNonNull(connectTimeout, "connectTimeout");
       if (refusals < 1) {
         throw new IllegalArgumentException("refusals must be at least 1");
@@ -106,9 +112,10 @@ public final class CrashDowning {
 
   /**
    * Whether the members that can still be reached are a majority, counting the members keep-majority
-   * counts (neither joining nor weakly up); a downed member counts as unreachable.
+   * counts (neither joining nor weakly up). A member is out of reach when the failure detector finds
+   * it unreachable, when it is downed, or when its port refused this node's last probe.
    */
-  static boolean reachableMajority(Iterable<Member> members, Set<Member> unreachable) {
+  static boolean reachableMajority(Iterable<Member> members, Set<Member> unreachable, Set<UniqueAddress> refusing) {
     long counted = 0;
     long reachable = 0;
     for (Member m : members) {
@@ -117,7 +124,7 @@ public final class CrashDowning {
         continue;
       }
       counted++;
-      if (s != MemberStatus.down() && !unreachable.contains(m)) {
+      if (s != MemberStatus.down() && !unreachable.contains(m) && !refusing.contains(m.uniqueAddress())) {
         reachable++;
       }
     }
@@ -176,121 +183,164 @@ public final class CrashDowning {
   /** The watcher's messages. */
   public sealed interface Command {}
 
-  private record Unreachable(Member member) implements Command {}
+  private enum Tick implements Command { INSTANCE }
 
-  private record ProbeNow(UniqueAddress node) implements Command {}
+  private record ProbeAgain(UniqueAddress node) implements Command {}
 
   private record Probed(UniqueAddress node, Probe probe) implements Command {}
 
   private static final class Watcher extends AbstractBehavior<Command> {
 
-    private final TimerScheduler<Command> timers;
     private final Settings settings;
+    private final TimerScheduler<Command> timers;
     private final Cluster cluster;
     private final Executor resolver;
-    /** The members being probed, each with its refusals in a row so far. */
+    /** Each member's refused probes in a row; present while a probe of it is out or due. */
     private final Map<UniqueAddress, Integer> refusedInARow = new HashMap<>();
+    /** Members whose probe is out or due again soon, not to be probed again by a tick. */
+    private final Set<UniqueAddress> busy = new HashSet<>();
     /** Members found crashed but without a majority to down them, logged once each. */
     private final Set<UniqueAddress> leftToResolver = new HashSet<>();
 
     Watcher(ActorContext<Command> context, TimerScheduler<Command> timers, Settings settings) {
       super(context);
-      this.timers = timers;
       this.settings = settings;
+      this.timers = timers;
       this.cluster = Cluster.get(context.getSystem());
       this.resolver = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
-      ActorRef<ClusterEvent.UnreachableMember> events =
-          context.messageAdapter(ClusterEvent.UnreachableMember.class, e -> new Unreachable(e.member()));
-      cluster.subscriptions().tell(Subscribe.create(events, ClusterEvent.UnreachableMember.class));
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.watchInterval());
     }
 
     @Override
     public Receive<Command> createReceive() {
       return newReceiveBuilder()
-          .onMessage(Unreachable.class, this::onUnreachable)
-          .onMessage(ProbeNow.class, this::onProbeNow)
+          .onMessageEquals(Tick.INSTANCE, this::onTick)
+          .onMessage(ProbeAgain.class, p -> {
+            watched(p.node()).ifPresentOrElse(this::probe, () -> forget(p.node()));
+            return this;
+          })
           .onMessage(Probed.class, this::onProbed)
           .build();
     }
 
-    private Behavior<Command> onUnreachable(Unreachable u) {
-      UniqueAddress node = u.member().uniqueAddress();
-      if (!node.equals(cluster.selfMember().uniqueAddress()) && refusedInARow.putIfAbsent(node, 0) == null) {
-        getContext().getSelf().tell(new ProbeNow(node));
+    /** The member, if it is still one to watch: another member, up, or leaving and unreachable. */
+    private Optional<Member> watched(UniqueAddress node) {
+      ClusterEvent.CurrentClusterState state = cluster.state();
+      return StreamSupport.stream(state.getMembers().spliterator(), false)
+          .filter(m -> m.uniqueAddress().equals(node) && watches(m, state.getUnreachable()))
+          .findFirst();
+    }
+
+    private boolean watches(Member m, Set<Member> unreachable) {
+      MemberStatus s = m.status();
+      if (m.uniqueAddress().equals(cluster.selfMember().uniqueAddress()) || s == MemberStatus.down()
+          || s == MemberStatus.removed() || m.address().getHost().isEmpty() || m.address().getPort().isEmpty()) {
+        return false;
+      }
+      // An exiting member that stops answering is removed without downing; a leaving one is probed
+      // only once unreachable, as its remoting stops when it has left.
+      return s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.joining()
+          || (s == MemberStatus.leaving() && unreachable.contains(m));
+    }
+
+    private Behavior<Command> onTick() {
+      ClusterEvent.CurrentClusterState state = cluster.state();
+      Set<UniqueAddress> present = new HashSet<>();
+      for (Member m : state.getMembers()) {
+        if (watches(m, state.getUnreachable())) {
+          present.add(m.uniqueAddress());
+          if (busy.add(m.uniqueAddress())) {
+            probe(m);
+          }
+        }
+      }
+      for (UniqueAddress gone : Set.copyOf(refusedInARow.keySet())) {
+        if (!present.contains(gone) && !busy.contains(gone)) {
+          forget(gone);
+        }
       }
       return this;
     }
 
-    /** The member as it stands now, if it is still unreachable and not yet downed. */
-    private Optional<Member> stillUnreachable(UniqueAddress node) {
-      return cluster.state().getUnreachable().stream()
-          .filter(m -> m.uniqueAddress().equals(node) && m.status() != MemberStatus.down()
-              && m.status() != MemberStatus.removed())
-          .findFirst();
+    private void probe(Member m) {
+      UniqueAddress node = m.uniqueAddress();
+      busy.add(node);
+      refusedInARow.putIfAbsent(node, 0);
+      getContext().pipeToSelf(
+          CrashDowning.probe(m.address().getHost().get(), m.address().getPort().get(),
+              settings.connectTimeout(), resolver),
+          (probe, failure) -> new Probed(node, failure == null ? probe : Probe.NO_ANSWER));
+    }
+
+    /**
+     * Quarantines the dead incarnation, as Pekko does once a member is removed. The cluster then
+     * takes it for terminated at once, rather than when the failure detector gives up on it, and
+     * the leader removes it (it is down already) on its next round: without this, a member downed
+     * before the failure detector's verdict would wait for that verdict to be removed.
+     */
+    private void quarantine(Member m) {
+      if (getContext().getSystem().classicSystem() instanceof ExtendedActorSystem system
+          && system.provider() instanceof RemoteActorRefProvider remoting) {
+        remoting.quarantine(m.address(), Option.apply((Object) m.uniqueAddress().longUid()),
+            "its remoting port refuses connections: its process is gone");
+      }
     }
 
     private void forget(UniqueAddress node) {
       refusedInARow.remove(node);
+      busy.remove(node);
       leftToResolver.remove(node);
       timers.cancel(node);
     }
 
-    private Behavior<Command> onProbeNow(ProbeNow p) {
-      Optional<Member> member = stillUnreachable(p.node());
-      if (member.isEmpty() || !refusedInARow.containsKey(p.node())) {
-        forget(p.node());
-        return this;
-      }
-      org.apache.pekko.actor.Address address = member.get().address();
-      if (address.getHost().isEmpty() || address.getPort().isEmpty()) {
-        forget(p.node());
-        return this;
-      }
-      getContext().pipeToSelf(
-          probe(address.getHost().get(), address.getPort().get(), settings.connectTimeout(), resolver),
-          (probe, failure) -> new Probed(p.node(), failure == null ? probe : Probe.NO_ANSWER));
-      return this;
-    }
-
     private Behavior<Command> onProbed(Probed p) {
-      Integer before = refusedInARow.get(p.node());
-      Optional<Member> member = stillUnreachable(p.node());
-      if (before == null || member.isEmpty()) {
+      Optional<Member> member = watched(p.node());
+      if (member.isEmpty()) {
         forget(p.node());
         return this;
       }
       if (p.probe() != Probe.REFUSED) {
-        log.debug("Member {} is unreachable; its remoting port: {}", member.get().address(), p.probe());
+        if (refusedInARow.getOrDefault(p.node(), 0) > 0 || leftToResolver.remove(p.node())) {
+          log.info("Member {}'s remoting port answers again ({})", member.get().address(), p.probe());
+        }
         refusedInARow.put(p.node(), 0);
-        timers.startSingleTimer(p.node(), new ProbeNow(p.node()), settings.recheckInterval());
+        busy.remove(p.node());
         return this;
       }
-      int refused = before + 1;
+      int refused = refusedInARow.getOrDefault(p.node(), 0) + 1;
       refusedInARow.put(p.node(), refused);
       if (refused < settings.refusals()) {
-        timers.startSingleTimer(p.node(), new ProbeNow(p.node()), settings.probeInterval());
+        timers.startSingleTimer(p.node(), new ProbeAgain(p.node()), settings.probeInterval());
         return this;
       }
+      busy.remove(p.node());
       ClusterEvent.CurrentClusterState state = cluster.state();
-      Iterable<Member> members = state.getMembers();
-      long size = StreamSupport.stream(members.spliterator(), false).count();
-      long unreachable = state.getUnreachable().size();
-      if (reachableMajority(members, state.getUnreachable())
+      Set<UniqueAddress> refusing = new HashSet<>();
+      refusedInARow.forEach((node, count) -> {
+        if (count > 0) {
+          refusing.add(node);
+        }
+      });
+      long size = StreamSupport.stream(state.getMembers().spliterator(), false).count();
+      boolean detected = state.getUnreachable().contains(member.get());
+      if (reachableMajority(state.getMembers(), state.getUnreachable(), refusing)
           && cluster.selfMember().status() == MemberStatus.up()) {
-        log.warn("Member {} is unreachable and its remoting port refused {} connects in a row, {} ms apart: its"
-            + " process is gone. Downing it now, not after down-after ({} of {} members unreachable)",
-            member.get().address(), refused, settings.probeInterval().toMillis(), unreachable, size);
+        log.warn("Member {} refused {} connects to its remoting port in a row, {} ms apart ({}): its process is"
+            + " gone. Downing it now ({} of {} members refuse, {} unreachable to the failure detector)",
+            member.get().address(), refused, settings.probeInterval().toMillis(),
+            detected ? "unreachable to the failure detector too" : "before the failure detector's verdict",
+            refusing.size(), size, state.getUnreachable().size());
         cluster.manager().tell(new Down(member.get().address()));
+        quarantine(member.get());
         forget(p.node());
         return this;
       }
       if (leftToResolver.add(p.node())) {
-        log.info("Member {} is unreachable and its remoting port refuses connects, but {} of {} members are"
-            + " unreachable: no majority here, so the split-brain resolver decides", member.get().address(),
-            unreachable, size);
+        log.info("Member {} refuses connects to its remoting port, but too many members are out of reach here"
+            + " ({} of {} refuse, {} unreachable to the failure detector): no majority on this side, so the"
+            + " split-brain resolver decides", member.get().address(), refusing.size(), size,
+            state.getUnreachable().size());
       }
-      refusedInARow.put(p.node(), 0);
-      timers.startSingleTimer(p.node(), new ProbeNow(p.node()), settings.recheckInterval());
       return this;
     }
   }
