@@ -56,6 +56,11 @@ final class QuotaCluster implements AutoCloseable {
   Duration readyDelay = Duration.ZERO;
   /** Whether the nodes' directory members form one Hazelcast cluster, as in production; apart by default. */
   boolean sharedDirectory;
+  /**
+   * Whether a crashed node is downed as soon as its port refuses (tollgate.cluster.down-crashed, on
+   * by default); off, a crash looks like a partition, which only the resolver's down-after ends.
+   */
+  boolean downCrashed = true;
 
   /** @param yamlAfterUpstream the config's plans, consumers and routes; {@code %s} is the upstream's URL */
   QuotaCluster(EmbeddedPostgres postgres, String yamlAfterUpstream) {
@@ -100,7 +105,8 @@ final class QuotaCluster implements AutoCloseable {
   private NodeSettings settings(int clusterPort, List<String> seeds, int directoryPort, List<String> directoryMembers) {
     NodeSettings s = NodeSettingsLoader.defaults();
     return s.withProxy(s.proxy().withHost("127.0.0.1").withPort(0))
-        .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2)))
+        .withCluster(s.cluster().withPort(clusterPort).withSeeds(seeds).withDownAfter(Duration.ofSeconds(2))
+            .withDownCrashed(downCrashed))
         // The quota tests need no directory cluster unless they ask: each node's member keeps to itself.
         .withDirectory(s.directory().withPort(directoryPort).withMembers(directoryMembers))
         .withAdmin(s.admin().withPort(0))

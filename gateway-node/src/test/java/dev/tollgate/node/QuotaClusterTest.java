@@ -216,7 +216,11 @@ class QuotaClusterTest {
   @Test
   void anUnreachableEntityBringsThePlansOnUnavailableIntoPlay() {
     awayFromTheEndOf(ChronoUnit.HOURS);
-    QuotaCluster c = startCluster();
+    // The entity must stay out of reach a while: a crash that no refused connect gives away, as a
+    // partition or a lost host (a refused one has the node downed and its entities back in ~2 s).
+    cluster = new QuotaCluster(postgres, config());
+    cluster.downCrashed = false;
+    QuotaCluster c = cluster.start(3);
     assertThat(c.send(c.nodes.get(0), "key-deny-0123456789").statusCode()).isEqualTo(200);
     GatewayNode host = c.hostOf("c:deny").orElseThrow();
     // A local_share consumer whose entity lives on the same node.
