@@ -181,8 +181,8 @@ public record NodeSettings(
    *
    * @param askTimeout how long a request waits for an answer of an entity; after two unanswered asks in a
    *     row {@code on_unavailable} applies
-   * @param unavailableBackoff how long after an outage began the entity is asked again in the
-   *     background, and the least time between the starts of two such asks
+   * @param unavailableBackoff during an outage, the least time between the starts of two asks to
+   *     an entity (the unanswered asks that began it included)
    * @param idleRelease a lease unused this long is returned
    * @param passivateAfter entities asked nothing this long leave memory
    */

@@ -30,9 +30,10 @@ import org.slf4j.LoggerFactory;
  * When an entity does not answer twice in a row, the node spends what it holds, then follows the
  * scope's {@code on_unavailable} without making requests wait, and logs that it does; except for a
  * window that the entity's last answer said was spent, which stays refused until it ends. Meanwhile
- * one ask at a time goes on trying the entity in the background, the first {@link
- * Settings#unavailableBackoff()} after the outage began and each later one as soon as the one before
- * failed (at most one per backoff); the first answer ends the outage. An ask to a shard that is
+ * one ask at a time goes on trying the entity in the background, each as soon as the one before
+ * failed, at most one per {@link Settings#unavailableBackoff()} counted from the start of the one
+ * before (so the first starts at once when the last ask waited out its timeout); the first answer
+ * ends the outage. An ask to a shard that is
  * moving waits in its region, so the outage ends as soon as the entity serves again.
  *
  * <p>One missed answer is asked again at once, with a longer timeout ({@link
@@ -66,8 +67,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
   private static final Duration NEXT_WINDOW_LEAD = Duration.ofMillis(250);
 
   /**
-   * @param unavailableBackoff how long after an outage began the entity is asked again in the
-   *     background, and the least time between the starts of two such asks
+   * @param unavailableBackoff during an outage, the least time between the starts of two asks to
+   *     the entity (the one that failed last included)
    * @param recheckSpent how long a spent budget is believed before asking the entity again (leases
    *     returned by other nodes may have refilled it)
    * @param idleRelease return a lease not used for this long
@@ -353,6 +354,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       s.pending = mine;
     }
     String id = s.scope.entityId();
+    s.askSentNanos = nanoClock.getAsLong();
     CompletionStage<ConsumerQuota.Answer> answered =
         s.missedAnswers > 0 ? entities.acquireAgain(id, asks) : entities.acquire(id, asks);
     answered.whenComplete((answer, failure) -> {
@@ -507,9 +509,11 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
       return;
     }
     if (s.missedAnswers == 2) {
-      // The outage begins: the first ask in the background after the backoff. Later ones start as
-      // soon as the one before has failed (once per backoff at most, see probe).
-      s.outageAskAtNanos = now + settings.unavailableBackoff().toNanos();
+      // The outage begins. Asks in the background start one at a time, each as soon as the one
+      // before has failed, at most one per backoff counted from the start of the one before: the
+      // first at once when the failed ask waited out its timeout (an entity on a crashed node whose
+      // shard may already be starting elsewhere), a backoff later when it failed at once.
+      s.outageAskAtNanos = s.askSentNanos + settings.unavailableBackoff().toNanos();
       s.outageSinceNanos = now;
       // Once per outage: the count goes back to 0 only with an answer.
       LOG.warn("Quota entity {} did not answer ({}); following on_unavailable: {} once this node's lease is spent",
@@ -630,6 +634,8 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
     volatile int missedAnswers;
     /** When the second of the missed answers failed: the outage began. */
     volatile long outageSinceNanos;
+    /** When the last ask to the entity was sent. Written by one ask at a time. */
+    volatile long askSentNanos;
     /** The ask on its way, if any; guarded by this. */
     CompletableFuture<Void> pending;
     /** Whether an ask for next-window leases is on its way; guarded by this. */

@@ -434,6 +434,30 @@ class LeasedQuotaClientTest {
   }
 
   /**
+   * Asks that waited out their timeouts (an entity on a crashed node) begin an outage whose first
+   * background ask starts with the next request, not a backoff later: the last ask started longer
+   * than a backoff ago, and the entity may already be starting elsewhere.
+   */
+  @Test
+  void anOutageOfAsksThatTimedOutAsksAgainWithTheNextRequest() {
+    LimitSpec hourly = new LimitSpec("window/3600s", 1000, "hour", 0);
+    DirectEntities entities = new DirectEntities("a");
+    entities.down = true;
+    entities.silentFor = Duration.ofMillis(1200);
+    LeasedQuotaClient client = client(entities, LeasedQuotaClient.Settings.DEFAULT);
+    QuotaScope deny = scope("c:timed-out-" + System.nanoTime(), hourly, OnUnavailable.DENY);
+    // The ask and the one after it, each unanswered for longer than the backoff (1 s); the request
+    // that waited for them, answered on_unavailable, starts the background ask on its way out.
+    assertThat(admit(client, deny).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+    assertThat(entities.acquires.get()).as("two asks, then one in the background at once").isEqualTo(3);
+    // It is out (silent): no second one beside it.
+    for (int i = 0; i < 5; i++) {
+      assertThat(admit(client, deny).outcome()).isEqualTo(Verdict.Outcome.UNAVAILABLE);
+    }
+    assertThat(entities.acquires.get()).isEqualTo(3);
+  }
+
+  /**
    * An outage after the entity said a window was spent is no reason to answer 503, nor to admit a
    * local share: the node knows the answer until the window ends (a rolling restart on a busy
    * machine, where a stall outlasts two asks, must not turn a consumer's 429s into 503s).
