@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * <p>Time to down a crashed member: the failure detector's acceptable heartbeat pause (3 s by
  * default) to mark it unreachable, then {@code down-after}, then a gossip round or two. Its shards
  * and singletons start elsewhere {@code removal-margin} later. With {@code down-crashed}, a member
- * whose remoting port refuses connections is downed as soon as it is unreachable ({@link
- * CrashDowning}), without the {@code down-after}.
+ * whose remoting port refuses connections is downed and removed within a second or so ({@link
+ * CrashDowning}), without waiting for the failure detector or {@code down-after}.
  */
 public final class ClusterMembership {
 

@@ -421,9 +421,9 @@ public record NodeSettings(
    * @param downAfter how long a member stays unreachable before the split-brain resolver downs it
    * @param removalMargin how long after a member is downed its shards and singletons wait before
    *     they start elsewhere (Pekko's {@code down-removal-margin})
-   * @param downCrashed whether a member that is unreachable and whose remoting port refuses
-   *     connections (its process is gone) is downed at once, rather than after {@code downAfter},
-   *     while the members still reachable are a majority
+   * @param downCrashed whether a member whose remoting port refuses connections (its process is
+   *     gone) is downed at once, before the failure detector's verdict and {@code downAfter}, while
+   *     the members still reachable are a majority
    * @param discovery how the node finds the others
    * @param bootstrap the cluster bootstrap's settings, used unless {@code discovery} is seeds
    */
