@@ -10,6 +10,8 @@
 # Usage: loadtests/ha-drill.sh [--help]
 # Environment (defaults in brackets):
 #   DRILL_SCENARIOS [1,2,3,4]  which scenarios, in this order
+#   DRILL_KILL [entity]        whom scenario 2 kills: entity (the node hosting the consumer's
+#                              quota entity) or oldest (the oldest member, with the singletons)
 #   RATE [measured]            req/s to offer; unset: measure capacity briefly and offer 70 %
 #   PG_DOWN_SECONDS [60]       how long PostgreSQL stays stopped in scenario 3
 #   WARMUP_SECONDS [10]        steady load before the first scenario
@@ -32,6 +34,7 @@ case "${1:-}" in
 esac
 
 DRILL_SCENARIOS="${DRILL_SCENARIOS:-1,2,3,4}"
+DRILL_KILL="${DRILL_KILL:-entity}"
 RATE="${RATE:-0}"
 PG_DOWN_SECONDS="${PG_DOWN_SECONDS:-60}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-10}"
@@ -40,6 +43,7 @@ CONNECTIONS="${CONNECTIONS:-160}"
 KEEP_CLUSTER="${KEEP_CLUSTER:-0}"
 PORT_BASE="${TOLLGATE_LOCAL_PORT_BASE:-18500}"
 
+case "$DRILL_KILL" in entity|oldest) ;; *) echo "DRILL_KILL must be entity or oldest, got '$DRILL_KILL'" >&2; exit 2 ;; esac
 case "$DRILL_SCENARIOS" in ''|*[!1-4,]*) echo "DRILL_SCENARIOS must list some of 1,2,3,4, got '$DRILL_SCENARIOS'" >&2; exit 2 ;; esac
 for v in RATE PG_DOWN_SECONDS WARMUP_SECONDS CONNECTIONS PORT_BASE; do
   case "${!v}" in ''|*[!0-9]*) echo "$v must be a non-negative integer, got '${!v}'" >&2; exit 2 ;; esac
@@ -76,7 +80,7 @@ TOLLGATE_LOCAL_ACCESS_LOG="${TOLLGATE_LOCAL_ACCESS_LOG:-off}" "$CLUSTER" up >&2 
 set +e
 # Bounded: each scenario's waits are bounded inside the drill; this is the outer limit.
 timeout -s TERM 900 java -Xmx512m -cp "$BENCH_JAR" dev.tollgate.loadtests.ha.HaDrill \
-  --cluster-script "$CLUSTER" --port-base "$PORT_BASE" --rate "$RATE" --scenarios "$DRILL_SCENARIOS" \
+  --cluster-script "$CLUSTER" --port-base "$PORT_BASE" --rate "$RATE" --scenarios "$DRILL_SCENARIOS" --kill "$DRILL_KILL" \
   --pg-down-seconds "$PG_DOWN_SECONDS" --warmup-seconds "$WARMUP_SECONDS" \
   --consumer-share "$CONSUMER_SHARE" --connections "$CONNECTIONS" &
 drill_pid=$!

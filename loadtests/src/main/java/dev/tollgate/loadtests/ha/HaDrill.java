@@ -55,7 +55,7 @@ public final class HaDrill {
   /** The drill's parameters, from {@code --name value} arguments. */
   record Options(Path clusterScript, int portBase, int rate, double consumerShare, int connections,
       Set<Integer> scenarios, int pgDownSeconds, int warmupSeconds, int capacitySeconds, String apiKey,
-      String consumer, String pgPassword) {
+      String consumer, String pgPassword, boolean killOldest) {
 
     static Options parse(String[] args) {
       Map<String, String> given = new LinkedHashMap<>();
@@ -82,7 +82,12 @@ public final class HaDrill {
           Integer.parseInt(given.getOrDefault("capacity-seconds", "8")),
           given.getOrDefault("api-key", "local-acme-key-5d41402abc4b2a76"),
           given.getOrDefault("consumer", "acme"),
-          given.getOrDefault("pg-password", "tollgate"));
+          given.getOrDefault("pg-password", "tollgate"),
+          switch (given.getOrDefault("kill", "entity")) {
+            case "entity" -> false;
+            case "oldest" -> true;
+            default -> throw new IllegalArgumentException("--kill " + given.get("kill") + " (expected: entity or oldest)");
+          });
       if (o.rate() < 0 || o.consumerShare() < 0 || o.consumerShare() > 1 || o.connections() < 1
           || o.pgDownSeconds() < 1 || o.pgDownSeconds() > 300 || o.warmupSeconds() > 120) {
         throw new IllegalArgumentException("out of range: " + o);
@@ -214,8 +219,8 @@ public final class HaDrill {
   }
 
   /**
-   * (2) SIGKILL the node hosting the consumer's entity (else the oldest node, with the cluster
-   * singletons), watch how long the consumer's quota decisions fail, then start the node again.
+   * (2) SIGKILL the node hosting the consumer's entity (else, or with {@code --kill oldest}, the
+   * oldest node, with the cluster singletons), watch how long the consumer's quota decisions fail, then start the node again.
    * Goal: no more failed requests (connection errors, 5xx other than the declared deny; a request
    * retried once on a reused connection does not count) than were out on that node, and decisions
    * served again within 10 s.
@@ -229,7 +234,7 @@ public final class HaDrill {
     sleepUntil((Math.floorDiv(second + windowSeconds - 3, windowSeconds) * windowSeconds + 3) * 1000);
     int oldest = oldestNode();
     EntityHost host = entityNode(oldest);
-    int victim = host.node() > 0 ? host.node() : oldest;
+    int victim = host.node() > 0 && !options.killOldest() ? host.node() : oldest;
     int inFlight = load.inFlightOn(options.proxyPort(victim));
     int unknown = load.inFlightOnUnknownNodes();
     int sessions = haproxySessions(victim);
