@@ -264,7 +264,6 @@ public final class CrashDowning {
 
     private void probe(Member m) {
       UniqueAddress node = m.uniqueAddress();
-      busy.add(node);
       refusedInARow.putIfAbsent(node, 0);
       getContext().pipeToSelf(
           CrashDowning.probe(m.address().getHost().get(), m.address().getPort().get(),
