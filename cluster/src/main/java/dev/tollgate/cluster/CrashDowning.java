@@ -189,18 +189,24 @@ public final class CrashDowning {
 
   private record Probed(UniqueAddress node, Probe probe) implements Command {}
 
+  /** One watched member. */
+  private static final class Watch {
+    /** Its refused probes in a row. */
+    int refused;
+    /** Whether a probe of it is out or due soon (a tick then starts none). */
+    boolean probing;
+    /** Whether this node found it crashed without a majority to down it (logged once). */
+    boolean leftToResolver;
+  }
+
   private static final class Watcher extends AbstractBehavior<Command> {
 
     private final Settings settings;
     private final TimerScheduler<Command> timers;
     private final Cluster cluster;
     private final Executor resolver;
-    /** Each member's refused probes in a row; present while a probe of it is out or due. */
-    private final Map<UniqueAddress, Integer> refusedInARow = new HashMap<>();
-    /** Members whose probe is out or due again soon, not to be probed again by a tick. */
-    private final Set<UniqueAddress> busy = new HashSet<>();
-    /** Members found crashed but without a majority to down them, logged once each. */
-    private final Set<UniqueAddress> leftToResolver = new HashSet<>();
+    /** What this node knows of each member it watches. */
+    private final Map<UniqueAddress, Watch> watches = new HashMap<>();
 
     Watcher(ActorContext<Command> context, TimerScheduler<Command> timers, Settings settings) {
       super(context);
@@ -249,22 +255,18 @@ public final class CrashDowning {
       for (Member m : state.getMembers()) {
         if (watches(m, state.getUnreachable())) {
           present.add(m.uniqueAddress());
-          if (busy.add(m.uniqueAddress())) {
+          if (!watches.computeIfAbsent(m.uniqueAddress(), node -> new Watch()).probing) {
             probe(m);
           }
         }
       }
-      for (UniqueAddress gone : Set.copyOf(refusedInARow.keySet())) {
-        if (!present.contains(gone) && !busy.contains(gone)) {
-          forget(gone);
-        }
-      }
+      watches.entrySet().removeIf(e -> !present.contains(e.getKey()) && !e.getValue().probing);
       return this;
     }
 
     private void probe(Member m) {
       UniqueAddress node = m.uniqueAddress();
-      refusedInARow.putIfAbsent(node, 0);
+      watches.computeIfAbsent(node, n -> new Watch()).probing = true;
       getContext().pipeToSelf(
           CrashDowning.probe(m.address().getHost().get(), m.address().getPort().get(),
               settings.connectTimeout(), resolver),
@@ -286,37 +288,36 @@ public final class CrashDowning {
     }
 
     private void forget(UniqueAddress node) {
-      refusedInARow.remove(node);
-      busy.remove(node);
-      leftToResolver.remove(node);
+      watches.remove(node);
       timers.cancel(node);
     }
 
     private Behavior<Command> onProbed(Probed p) {
       Optional<Member> member = watched(p.node());
-      if (member.isEmpty()) {
+      Watch watch = watches.get(p.node());
+      if (member.isEmpty() || watch == null) {
         forget(p.node());
         return this;
       }
       if (p.probe() != Probe.REFUSED) {
-        if (refusedInARow.getOrDefault(p.node(), 0) > 0 || leftToResolver.remove(p.node())) {
+        if (watch.refused > 0 || watch.leftToResolver) {
           log.info("Member {}'s remoting port answers again ({})", member.get().address(), p.probe());
         }
-        refusedInARow.put(p.node(), 0);
-        busy.remove(p.node());
+        watch.refused = 0;
+        watch.leftToResolver = false;
+        watch.probing = false;
         return this;
       }
-      int refused = refusedInARow.getOrDefault(p.node(), 0) + 1;
-      refusedInARow.put(p.node(), refused);
+      int refused = ++watch.refused;
       if (refused < settings.refusals()) {
         timers.startSingleTimer(p.node(), new ProbeAgain(p.node()), settings.probeInterval());
         return this;
       }
-      busy.remove(p.node());
+      watch.probing = false;
       ClusterEvent.CurrentClusterState state = cluster.state();
       Set<UniqueAddress> refusing = new HashSet<>();
-      refusedInARow.forEach((node, count) -> {
-        if (count > 0) {
+      watches.forEach((node, w) -> {
+        if (w.refused > 0) {
           refusing.add(node);
         }
       });
@@ -334,7 +335,8 @@ public final class CrashDowning {
         forget(p.node());
         return this;
       }
-      if (leftToResolver.add(p.node())) {
+      if (!watch.leftToResolver) {
+        watch.leftToResolver = true;
         log.info("Member {} refuses connects to its remoting port, but too many members are out of reach here"
             + " ({} of {} refuse, {} unreachable to the failure detector): no majority on this side, so the"
             + " split-brain resolver decides", member.get().address(), refusing.size(), size,

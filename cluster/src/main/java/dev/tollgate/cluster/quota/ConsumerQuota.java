@@ -88,6 +88,11 @@ public final class ConsumerQuota extends DurableStateBehavior<ConsumerQuota.Comm
     public static Ask release(LimitSpec limit, LocalLease.Unused unused) {
       return new Ask(limit, 0, 0, unused.leaseId(), unused.windowId(), unused.tokens(), false);
     }
+
+    /** Gives back the whole of a grant that nothing was admitted with. */
+    public static Ask releaseAll(LimitSpec limit, LeaseGrant grant) {
+      return new Ask(limit, 0, 0, grant.leaseId(), grant.windowId(), grant.tokens(), false);
+    }
   }
 
   /** How long before a window starts its leases may be granted. */

@@ -607,7 +607,7 @@ public final class LeasedQuotaClient implements QuotaClient, AutoCloseable {
         l.nextGrant = null;
       }
       if (ahead != null) {
-        returns.add(ConsumerQuota.Ask.release(l.spec, new LocalLease.Unused(ahead.leaseId(), ahead.windowId(), ahead.tokens())));
+        returns.add(ConsumerQuota.Ask.releaseAll(l.spec, ahead));
       }
       if (l.lease.remaining() > 0) {
         LocalLease.Unused unused = l.lease.drainUnused();

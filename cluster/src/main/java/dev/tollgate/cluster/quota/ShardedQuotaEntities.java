@@ -92,8 +92,7 @@ public final class ShardedQuotaEntities implements QuotaEntities, QuotaUsage {
     for (int i = 0; i < answer.grants().size() && i < asks.size(); i++) {
       ConsumerQuota.LeaseGrant g = answer.grants().get(i);
       if (g.tokens() > 0 && g.leaseId() > 0) {
-        returns.add(ConsumerQuota.Ask.release(asks.get(i).limit(),
-            new LocalLease.Unused(g.leaseId(), g.windowId(), g.tokens())));
+        returns.add(ConsumerQuota.Ask.releaseAll(asks.get(i).limit(), g));
         tokens += g.tokens();
       }
     }
